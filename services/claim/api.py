@@ -1,0 +1,94 @@
+"""Claim's HTTP routes: a branch's task board and the four moves on a task."""
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from services.claim import store
+from services.claim.board import CLAIM, RESOLVE, RESPOND, RETURN, Refused, TaskBoard
+from services.claim.tasks import ACTIVE, BOARD_STATUSES, Move
+from shared.auth import Identity
+from shared.clock import as_utc
+from shared.events import CaseSummary
+from shared.runtime import Context
+
+
+class TaskView(BaseModel):
+    case_id: str
+    generation: int
+    branch_code: str | None
+    status: str
+    member_id: str | None
+    case: CaseSummary = Field(description="The case as members see it; the phone number is masked.")
+    dispatched_at: datetime
+    accept_deadline: datetime | None
+    respond_deadline: datetime | None
+    claimed_at: datetime | None
+    responded_at: datetime | None
+    warning: str | None = Field(description="accept_warning, accept_breached, respond_warning or respond_breached.")
+
+    @classmethod
+    def of(cls, task: store.Task) -> "TaskView":
+        def utc(moment: datetime | None) -> datetime | None:
+            return moment and as_utc(moment)
+
+        return cls(case_id=task.case_id, generation=task.generation, branch_code=task.branch_code,
+                   status=task.status, member_id=task.member_id, case=task.case_summary,
+                   dispatched_at=as_utc(task.dispatched_at), accept_deadline=utc(task.accept_deadline),
+                   respond_deadline=utc(task.respond_deadline), claimed_at=utc(task.claimed_at),
+                   responded_at=utc(task.responded_at), warning=task.warning)
+
+
+class NoteBody(BaseModel):
+    note: str = Field(default="", max_length=2000, examples=["已电话联系王女士，明早上门查看"])
+
+
+class ReturnBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, examples=["不属于本社区辖区"])
+
+
+def build_router(tasks: TaskBoard, context: Context) -> APIRouter:
+    router = APIRouter(tags=["tasks"])
+    member = Annotated[Identity, Depends(context.auth.require("member"))]
+    viewer = Annotated[Identity, Depends(context.auth.require("member", "supervisor"))]
+
+    @router.get("/api/branches/{branch_code}/tasks", response_model=list[TaskView])
+    async def branch_tasks(
+        branch_code: str, who: viewer,
+        status: Annotated[str | None, Query(description=f"One of {', '.join(BOARD_STATUSES)}; "
+                                                        "all active tasks when absent.")] = None,
+    ) -> list[TaskView]:
+        if who.role == "member" and who.unit != branch_code:
+            raise HTTPException(403, "members see only their own branch's tasks")
+        if status is not None and status not in BOARD_STATUSES:
+            raise HTTPException(422, f"status must be one of {', '.join(BOARD_STATUSES)}")
+        async with tasks.uow.db.session() as session:
+            rows = await store.board(session, branch_code, (status,) if status else (*ACTIVE, "escalated"))
+        return [TaskView.of(t) for t in rows]
+
+    async def act(move: Move, case_id: str, who: Identity, text: str | None) -> TaskView:
+        try:
+            return TaskView.of(await tasks.perform(move, case_id, who, text))
+        except Refused as refusal:
+            raise HTTPException(refusal.status, refusal.reason) from None
+
+    @router.post("/api/tasks/{case_id}/claim", response_model=TaskView,
+                 responses={409: {"description": "Someone else holds the task, or it is no longer open."}})
+    async def claim(case_id: str, who: member) -> TaskView:
+        return await act(CLAIM, case_id, who, None)
+
+    @router.post("/api/tasks/{case_id}/respond", response_model=TaskView)
+    async def respond(case_id: str, body: NoteBody, who: member) -> TaskView:
+        return await act(RESPOND, case_id, who, body.note)
+
+    @router.post("/api/tasks/{case_id}/resolve", response_model=TaskView)
+    async def resolve(case_id: str, body: NoteBody, who: member) -> TaskView:
+        return await act(RESOLVE, case_id, who, body.note)
+
+    @router.post("/api/tasks/{case_id}/return", response_model=TaskView)
+    async def give_back(case_id: str, body: ReturnBody, who: member) -> TaskView:
+        return await act(RETURN, case_id, who, body.reason)
+
+    return router

@@ -1,0 +1,78 @@
+"""What members do to tasks: claim, respond, resolve, return. One transaction each."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from services.claim import store
+from services.claim.metrics import ClaimMetrics
+from services.claim.tasks import CLAIM, RESOLVE, RESPOND, RETURN, Move, Refused, check
+from shared.auth import Identity
+from shared.clock import Clock, as_utc
+from shared.events import Envelope, TaskClaimed, TaskResolved, TaskResponded, TaskReturned, event_id_for
+from shared.idempotency import UnitOfWork
+
+
+class TaskBoard:
+    def __init__(self, uow: UnitOfWork, clock: Clock, metrics: ClaimMetrics) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.metrics = metrics
+
+    async def perform(self, move: Move, case_id: str, who: Identity, text: str | None = None) -> store.Task:
+        try:
+            async with self.uow.begin() as tx:
+                task = await store.find(tx.session, case_id)
+                if task is None:
+                    raise Refused(404, "no such task")
+                check(move, who, task.branch_code, task.status, task.member_id)
+                now = self.clock.now()
+                values = self._changes(move, task, who, now, text)
+                holder = task.member_id if move.holder_only or task.status != "open" else None
+                if not await store.move(tx.session, task, move.from_statuses, values, holder=holder):
+                    raise Refused(409, "someone else changed this task first")
+                event = self._event(move, task, who, now, text)
+                tx.emit(event)
+        except Refused:
+            self.metrics.moves.labels(move.name, "refused").inc()
+            raise
+        self.metrics.moves.labels(move.name, "done").inc()
+        for name, value in values.items():
+            setattr(task, name, value)
+        self._observe(event, task)
+        return task
+
+    @staticmethod
+    def _changes(move: Move, task: store.Task, who: Identity, now: datetime, text: str | None) -> dict[str, Any]:
+        values: dict[str, Any] = {"status": move.to_status, "note": text}
+        if move is CLAIM:
+            values |= {"member_id": who.user_id, "claimed_at": now}
+        elif move is RESPOND:
+            values["responded_at"] = now
+        elif move is RESOLVE:
+            values["resolved_at"] = now
+        return values
+
+    @staticmethod
+    def _event(move: Move, task: store.Task, who: Identity, now: datetime, text: str | None) -> Envelope:
+        case_id = uuid.UUID(task.case_id)
+        common = {"case_id": case_id, "correlation_id": uuid.UUID(task.correlation_id), "occurred_at": now,
+                  "generation": task.generation, "branch_code": task.branch_code, "member_id": who.user_id,
+                  "event_id": event_id_for(case_id, move.name, task.generation)}
+        since_dispatch = (now - as_utc(task.dispatched_at)).total_seconds()
+        if move is CLAIM:
+            return TaskClaimed(seconds_to_accept=since_dispatch, **common)
+        if move is RESPOND:
+            return TaskResponded(note=text or "", seconds_to_respond=since_dispatch, **common)
+        if move is RESOLVE:
+            return TaskResolved(note=text or "", **common)
+        return TaskReturned(reason=text or "", **common)
+
+    def _observe(self, event: Envelope, task: store.Task) -> None:
+        if isinstance(event, TaskClaimed):
+            self.metrics.accept_seconds.labels(task.branch_code).observe(event.seconds_to_accept)
+        elif isinstance(event, TaskResponded):
+            self.metrics.respond_seconds.labels(task.branch_code).observe(event.seconds_to_respond)
+
+
+__all__ = ["CLAIM", "RESOLVE", "RESPOND", "RETURN", "Refused", "TaskBoard"]

@@ -1,0 +1,64 @@
+"""The claim service's task board: one row per case, for its current dispatch generation."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from shared.events import CaseSummary
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "claim_task"
+
+    case_id: str = Field(primary_key=True, max_length=36)
+    correlation_id: str = Field(max_length=36)
+    generation: int
+    branch_code: str | None = Field(default=None, max_length=32, index=True)
+    street_code: str = Field(max_length=32)
+    status: str = Field(max_length=16, index=True)
+    member_id: str | None = Field(default=None, max_length=32)
+    summary: str
+    dispatched_at: datetime
+    accept_deadline: datetime | None = None
+    respond_deadline: datetime | None = None
+    claimed_at: datetime | None = None
+    responded_at: datetime | None = None
+    resolved_at: datetime | None = None
+    note: str | None = None
+    warning: str | None = Field(default=None, max_length=16, description="SLA stage warned or breached.")
+
+    @property
+    def case_summary(self) -> CaseSummary:
+        return CaseSummary.model_validate_json(self.summary)
+
+
+TABLES = [Task.__table__]
+
+
+async def find(session: AsyncSession, case_id: str) -> Task | None:
+    return await session.get(Task, case_id)
+
+
+async def board(session: AsyncSession, unit: str, statuses: tuple[str, ...]) -> list[Task]:
+    """A branch's tasks, or, for a street code, the street's queue of escalated cases."""
+    in_unit = or_(Task.branch_code == unit, and_(Task.branch_code.is_(None), Task.street_code == unit))  # type: ignore[union-attr]
+    rows = await session.execute(
+        select(Task).where(in_unit, Task.status.in_(statuses))  # type: ignore[attr-defined]
+        .order_by(Task.dispatched_at)
+    )
+    return list(rows.scalars())
+
+
+async def move(session: AsyncSession, task: Task, from_statuses: tuple[str, ...], values: dict[str, Any],
+               holder: str | None = None) -> bool:
+    """Apply a transition only if the row is still as it was read: the winner of a race
+    changes one row, every loser changes none."""
+    condition = [Task.case_id == task.case_id, Task.generation == task.generation,
+                 Task.status.in_(from_statuses)]  # type: ignore[attr-defined]
+    if holder is not None:
+        condition.append(Task.member_id == holder)
+    result = await session.execute(update(Task).where(*condition).values(**values))
+    return result.rowcount == 1  # type: ignore[attr-defined]

@@ -1,0 +1,34 @@
+"""Turning a routing decision into a new dispatch generation and its event."""
+
+import uuid
+from datetime import datetime
+
+from services.dispatch.deadlines import deadlines_for
+from services.dispatch.routing import Target
+from services.dispatch.store import ACTIVE, Assignment
+from shared.district import District
+from shared.events import CaseDispatched, CaseEscalated, Envelope, event_id_for
+
+
+def next_generation(assignment: Assignment, target: Target, reason: str, now: datetime,
+                    district: District) -> Envelope:
+    assignment.generation += 1
+    assignment.street_code = target.street_code
+    assignment.branch_code = target.branch_code
+    assignment.updated_at = now
+    case_id = uuid.UUID(assignment.case_id)
+    common = {"case_id": case_id, "correlation_id": uuid.UUID(assignment.correlation_id), "occurred_at": now,
+              "generation": assignment.generation}
+    summary = assignment.case_summary
+    if target.is_street_queue:
+        assignment.state = "escalated"
+        return CaseEscalated(event_id=event_id_for(case_id, "escalated", assignment.generation),
+                             street_code=target.street_code, reason=reason, summary=summary, **common)
+    assignment.state = ACTIVE
+    deadlines = deadlines_for(summary.priority, now, district)
+    return CaseDispatched(
+        event_id=event_id_for(case_id, "dispatched", assignment.generation), branch_code=target.branch_code,
+        community_code=target.community_code, street_code=target.street_code, reason=reason,
+        accept_deadline=deadlines.accept, respond_deadline=deadlines.respond, warn_at=deadlines.warn_at,
+        summary=summary, **common,
+    )

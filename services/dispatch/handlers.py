@@ -1,0 +1,90 @@
+"""Dispatch's subscribers: new cases, refused tasks and reopened cases all lead to a
+routing decision and a new dispatch generation."""
+
+import structlog
+from faststream.kafka import KafkaBroker
+
+from services.dispatch import routing
+from services.dispatch.dispatcher import next_generation
+from services.dispatch.metrics import DispatchMetrics
+from services.dispatch.store import Assignment, branch_load, find
+from shared import topics
+from shared.broker import consumer_options
+from shared.events import (
+    CaseClosed, CaseDispatched, CaseRegistered, CaseReopened, Envelope, FeedbackEvent, TaskEvent, TaskExpired,
+    TaskResolved, TaskReturned,
+)
+from shared.idempotency import Transaction, UnitOfWork
+from shared.runtime import Context
+
+log = structlog.get_logger()
+
+
+def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: DispatchMetrics) -> None:
+    options = consumer_options(context.settings, "appeal-dispatch")
+    district, clock = context.district, context.clock
+
+    def sent(event: Envelope) -> None:
+        if isinstance(event, CaseDispatched):
+            metrics.dispatched.labels(event.branch_code).inc()
+            log.info("case_dispatched", case_id=str(event.case_id), branch=event.branch_code,
+                     generation=event.generation, reason=event.reason)
+        else:
+            metrics.escalated.labels(event.street_code).inc()  # type: ignore[attr-defined]
+            log.info("case_escalated", case_id=str(event.case_id), street=event.street_code)  # type: ignore[attr-defined]
+
+    async def route(tx: Transaction, assignment: Assignment, target: routing.Target, reason: str) -> Envelope:
+        event = next_generation(assignment, target, reason, clock.now(), district)
+        tx.emit(event)
+        return event
+
+    @broker.subscriber(topics.CASE_REGISTERED, **options, title="dispatch.registered")
+    async def on_registered(event: CaseRegistered) -> None:
+        async with uow.begin(event.event_id) as tx:
+            if tx.duplicate or await find(tx.session, str(event.case_id)):
+                return
+            assignment = Assignment(case_id=str(event.case_id), correlation_id=str(event.correlation_id),
+                                    summary=event.summary.model_dump_json(), updated_at=clock.now(),
+                                    escalation_loops=district.escalation_loops)
+            tx.session.add(assignment)
+            out = await route(tx, assignment, routing.initial_target(event.summary, district), "initial")
+        sent(out)
+
+    @broker.subscriber(topics.TASK_EVENTS, **options, title="dispatch.tasks")
+    async def on_task(event: TaskEvent) -> None:
+        if not isinstance(event, (TaskReturned, TaskExpired, TaskResolved)):
+            return
+        async with uow.begin(event.event_id) as tx:
+            assignment = None if tx.duplicate else await find(tx.session, str(event.case_id))
+            if assignment is None or assignment.generation != event.generation:
+                return
+            if isinstance(event, TaskResolved):
+                assignment.state = "resolved"
+                return
+            assignment.refuse(event.branch_code)
+            if isinstance(event, TaskReturned):
+                load = await branch_load(tx.session)
+                target = routing.after_return(event.branch_code, assignment.refused,
+                                              assignment.case_summary.category, district, load)
+                out = await route(tx, assignment, target, "returned")
+            else:
+                assignment.hops += 1
+                target = routing.after_expiry(event.branch_code, assignment.refused, assignment.hops,
+                                              assignment.escalation_loops, district)
+                out = await route(tx, assignment, target, "expired")
+        sent(out)
+
+    @broker.subscriber(topics.FEEDBACK_EVENTS, **options, title="dispatch.feedback")
+    async def on_feedback(event: FeedbackEvent) -> None:
+        if not isinstance(event, (CaseReopened, CaseClosed)):
+            return
+        async with uow.begin(event.event_id) as tx:
+            assignment = None if tx.duplicate else await find(tx.session, str(event.case_id))
+            if assignment is None or assignment.generation != event.generation:
+                return
+            if isinstance(event, CaseClosed):
+                assignment.state = "closed"
+                return
+            assignment.refused_by, assignment.hops = "[]", 0
+            out = await route(tx, assignment, routing.initial_target(assignment.case_summary, district), "reopened")
+        sent(out)

@@ -1,0 +1,52 @@
+"""Dispatch's own copy of each case: where it is now and where it has been refused."""
+
+import json
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from shared.events import CaseSummary
+
+
+class Assignment(SQLModel, table=True):
+    __tablename__ = "dispatch_assignment"
+
+    case_id: str = Field(primary_key=True, max_length=36)
+    correlation_id: str = Field(max_length=36)
+    summary: str
+    generation: int = 0
+    state: str = Field(default="new", max_length=16, index=True)
+    branch_code: str | None = Field(default=None, max_length=32, index=True)
+    street_code: str | None = Field(default=None, max_length=32)
+    refused_by: str = Field(default="[]", description="JSON list of branches that returned or let it expire.")
+    hops: int = Field(default=0, description="Accept expiries in the current chain.")
+    escalation_loops: int = Field(description="Frozen from the district when the case arrived.")
+    updated_at: datetime
+
+    @property
+    def case_summary(self) -> CaseSummary:
+        return CaseSummary.model_validate_json(self.summary)
+
+    @property
+    def refused(self) -> list[str]:
+        return json.loads(self.refused_by)
+
+    def refuse(self, branch_code: str) -> None:
+        self.refused_by = json.dumps(sorted({*self.refused, branch_code}))
+
+
+TABLES = [Assignment.__table__]
+ACTIVE = "active"
+
+
+async def find(session: AsyncSession, case_id: str) -> Assignment | None:
+    return await session.get(Assignment, case_id, with_for_update=True)
+
+
+async def branch_load(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(
+        select(Assignment.branch_code, func.count()).where(Assignment.state == ACTIVE).group_by(Assignment.branch_code)
+    )
+    return {branch: count for branch, count in rows.all() if branch}

@@ -1,0 +1,61 @@
+"""How each case event moves a case's visible status: pure, no I/O.
+
+Events of one case arrive on several topics, so they can be seen out of order. Each
+status has a rank within its dispatch generation, and an event only moves the status
+forward in (generation, rank) order; the timeline keeps every event whatever its order.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.events import CaseDispatched, CaseEscalated, Envelope, TaskClaimed
+
+STATUS_RANK: dict[str, tuple[str, int]] = {
+    "case.registered": ("registered", 0),
+    "case.dispatched": ("dispatched", 1),
+    "case.escalated": ("escalated", 1),
+    "task.claimed": ("claimed", 2),
+    "task.responded": ("responded", 3),
+    "task.resolved": ("resolved", 4),
+    "case.closed": ("closed", 5),
+    "case.reopened": ("reopened", 5),
+}
+OPEN_STATUSES = ("registered", "dispatched", "escalated", "claimed", "responded", "resolved", "reopened")
+STATUSES = (*OPEN_STATUSES, "closed")
+TIMELINE_OMITS = {"event_id", "version", "occurred_at", "case_id", "correlation_id", "type", "summary"}
+
+
+@dataclass
+class CaseState:
+    status: str
+    generation: int
+    rank: int
+    branch_code: str | None = None
+    street_code: str | None = None
+    member_id: str | None = None
+    accept_deadline: datetime | None = None
+    respond_deadline: datetime | None = None
+
+
+def apply(state: CaseState, event: Envelope) -> CaseState:
+    kind = event.type  # type: ignore[attr-defined]
+    if kind not in STATUS_RANK:
+        return state
+    status, rank = STATUS_RANK[kind]
+    generation = getattr(event, "generation", 0)
+    if (generation, rank) <= (state.generation, state.rank):
+        return state
+    state.status, state.generation, state.rank = status, generation, rank
+    if isinstance(event, CaseDispatched):
+        state.branch_code, state.street_code, state.member_id = event.branch_code, event.street_code, None
+        state.accept_deadline, state.respond_deadline = event.accept_deadline, event.respond_deadline
+    elif isinstance(event, CaseEscalated):
+        state.branch_code, state.street_code, state.member_id = None, event.street_code, None
+        state.accept_deadline = state.respond_deadline = None
+    elif isinstance(event, TaskClaimed):
+        state.member_id = event.member_id
+    return state
+
+
+def timeline_details(event: Envelope) -> dict[str, object]:
+    return event.model_dump(mode="json", exclude=TIMELINE_OMITS)

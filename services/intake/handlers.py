@@ -1,0 +1,38 @@
+"""Intake's subscribers: reports from the hotline and grid topics, and every case event
+for the case timeline."""
+
+import structlog
+from faststream.kafka import KafkaBroker
+
+from services.intake.metrics import IntakeMetrics
+from services.intake.registration import register
+from services.intake.store import project
+from shared import topics
+from shared.broker import consumer_options
+from shared.events import CaseEvent, InboundReport
+from shared.runtime import Context
+from shared.idempotency import UnitOfWork
+
+log = structlog.get_logger()
+
+
+def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: IntakeMetrics) -> None:
+    options = consumer_options(context.settings, "appeal-intake")
+
+    @broker.subscriber(*topics.INBOUND_TOPICS, **options, title="intake.inbound",
+                       description="Reports pushed by the hotline platform and the grid app.")
+    async def on_report(report: InboundReport) -> None:
+        async with uow.begin() as tx:
+            outcome = await register(tx, report, report.external_id, context.district, context.clock)
+        if outcome.created:
+            metrics.received.labels(outcome.case.source, outcome.case.category).inc()
+            log.info("case_registered", case_id=outcome.case.case_id, case_no=outcome.case.case_no,
+                     external_id=report.external_id)
+        else:
+            log.info("duplicate_report_ignored", case_id=outcome.case.case_id, external_id=report.external_id)
+
+    @broker.subscriber(*topics.CASE_EVENT_TOPICS, **consumer_options(context.settings, "appeal-intake-timeline"),
+                       title="intake.timeline", description="Every case event, onto the case's timeline.")
+    async def on_case_event(event: CaseEvent) -> None:
+        async with uow.begin() as tx:
+            await project(tx.session, event, context.clock.now())

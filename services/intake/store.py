@@ -1,0 +1,125 @@
+"""Intake's tables: the case register (with its projected status) and the timeline."""
+
+import json
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Integer, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from services.intake.caseview import OPEN_STATUSES, CaseState, apply, timeline_details
+from shared.clock import as_utc
+from shared.events import Envelope
+
+
+class Case(SQLModel, table=True):
+    __tablename__ = "intake_case"
+
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
+    case_id: str = Field(max_length=36, unique=True)
+    case_no: str | None = Field(default=None, max_length=40, unique=True)
+    tracking_code: str = Field(max_length=16)
+    external_id: str | None = Field(default=None, max_length=64, unique=True)
+    source: str = Field(max_length=16)
+    description: str
+    category: str = Field(max_length=32)
+    priority: str = Field(max_length=16)
+    citizen_name: str | None = None
+    citizen_phone: str | None = None
+    grid_code: str | None = None
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    created_at: datetime = Field(index=True)
+    correlation_id: str = Field(max_length=36)
+    status: str = Field(default="registered", max_length=16, index=True)
+    generation: int = 0
+    rank: int = 0
+    branch_code: str | None = Field(default=None, max_length=32, index=True)
+    street_code: str | None = Field(default=None, max_length=32)
+    member_id: str | None = Field(default=None, max_length=32)
+    accept_deadline: datetime | None = None
+    respond_deadline: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class TimelineEntry(SQLModel, table=True):
+    __tablename__ = "intake_timeline"
+
+    event_id: str = Field(primary_key=True, max_length=36)
+    case_id: str = Field(max_length=36, index=True)
+    type: str = Field(max_length=32)
+    at: datetime
+    details: str
+
+
+TABLES = [Case.__table__, TimelineEntry.__table__]
+
+
+async def find_case(session: AsyncSession, case_id: str) -> Case | None:
+    return (await session.execute(select(Case).where(Case.case_id == case_id))).scalar_one_or_none()
+
+
+async def find_by_external_id(session: AsyncSession, external_id: str) -> Case | None:
+    return (await session.execute(select(Case).where(Case.external_id == external_id))).scalar_one_or_none()
+
+
+async def list_cases(
+    session: AsyncSession, *, status: str | None, branch_code: str | None, external_id: str | None,
+    page: int, page_size: int,
+) -> tuple[list[Case], int]:
+    query = select(Case)
+    if status:
+        query = query.where(Case.status == status)
+    if branch_code:
+        query = query.where(Case.branch_code == branch_code)
+    if external_id:
+        query = query.where(Case.external_id == external_id)
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = await session.execute(
+        query.order_by(Case.seq.desc()).offset((page - 1) * page_size).limit(page_size)  # type: ignore[union-attr]
+    )
+    return list(rows.scalars()), total
+
+
+async def timeline(session: AsyncSession, case_id: str) -> list[TimelineEntry]:
+    rows = await session.execute(
+        select(TimelineEntry).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.at)
+    )
+    return list(rows.scalars())
+
+
+async def project(session: AsyncSession, event: Envelope, now: datetime) -> bool:
+    """Add the event to its case's timeline and move the status; False if already seen
+    or the case is unknown here (it was registered by another intake deployment)."""
+    case = await find_case(session, str(event.case_id))
+    if case is None or await session.get(TimelineEntry, str(event.event_id)) is not None:
+        return False
+    session.add(TimelineEntry(event_id=str(event.event_id), case_id=case.case_id, type=event.type,  # type: ignore[attr-defined]
+                              at=event.occurred_at, details=json.dumps(timeline_details(event), ensure_ascii=False)))
+    state = apply(_state_of(case), event)
+    for name, value in vars(state).items():
+        setattr(case, name, value)
+    case.updated_at = now
+    return True
+
+
+def _state_of(case: Case) -> CaseState:
+    return CaseState(
+        status=case.status, generation=case.generation, rank=case.rank, branch_code=case.branch_code,
+        street_code=case.street_code, member_id=case.member_id,
+        accept_deadline=case.accept_deadline and as_utc(case.accept_deadline),
+        respond_deadline=case.respond_deadline and as_utc(case.respond_deadline),
+    )
+
+
+async def open_case_counts(session: AsyncSession) -> list[tuple[str, str, int]]:
+    rows = await session.execute(
+        select(Case.branch_code, Case.status, func.count())
+        .where(Case.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+        .group_by(Case.branch_code, Case.status)
+    )
+    return [(branch or "none", status, count) for branch, status, count in rows.all()]

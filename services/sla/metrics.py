@@ -1,0 +1,27 @@
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from shared.metrics import LAG_BUCKETS
+
+
+@dataclass(frozen=True)
+class SlaMetrics:
+    breaches: Counter
+    warnings: Counter
+    lag: Histogram
+    pending: Gauge
+    last_poll: Gauge
+
+    @classmethod
+    def register(cls, registry: CollectorRegistry) -> "SlaMetrics":
+        return cls(
+            breaches=Counter("appeal_sla_breaches", "Deadlines missed.", ["stage", "branch"], registry=registry),
+            warnings=Counter("appeal_sla_warnings", "Warnings before a deadline.", ["stage", "branch"],
+                             registry=registry),
+            lag=Histogram("appeal_sla_timer_lag_seconds", "How late a timer fired after its due time.",
+                          buckets=LAG_BUCKETS, registry=registry),
+            pending=Gauge("appeal_sla_timers_pending", "Timers waiting to fire.", registry=registry),
+            last_poll=Gauge("appeal_sla_last_poll_timestamp_seconds", "When the firing loop last finished a poll.",
+                            registry=registry),
+        )

@@ -1,0 +1,57 @@
+"""SLA timers as rows: one per (case, kind, generation), fired at most once."""
+
+from datetime import datetime
+
+from sqlalchemy import Index, UniqueConstraint, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+
+class Timer(SQLModel, table=True):
+    __tablename__ = "sla_timer"
+    __table_args__ = (
+        UniqueConstraint("case_id", "kind", "generation", name="uq_sla_timer_case_kind_generation"),
+        Index("ix_sla_timer_pending_due", "state", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(max_length=36, index=True)
+    correlation_id: str = Field(max_length=36)
+    kind: str = Field(max_length=24)
+    stage: str = Field(max_length=16)
+    generation: int
+    branch_code: str = Field(max_length=32)
+    due_at: datetime
+    deadline: datetime
+    state: str = Field(default="pending", max_length=16)
+    fired_at: datetime | None = None
+
+
+TABLES = [Timer.__table__]
+
+
+async def cancel(session: AsyncSession, case_id: str, *, generation: int | None = None,
+                 kinds: tuple[str, ...] | None = None) -> int:
+    condition = [Timer.case_id == case_id, Timer.state == "pending"]
+    if generation is not None:
+        condition.append(Timer.generation == generation)
+    if kinds is not None:
+        condition.append(Timer.kind.in_(kinds))  # type: ignore[attr-defined]
+    result = await session.execute(update(Timer).where(*condition).values(state="cancelled"))
+    return result.rowcount  # type: ignore[attr-defined]
+
+
+async def claim_due(session: AsyncSession, now: datetime, limit: int, *, lock: bool) -> list[Timer]:
+    query = (select(Timer).where(Timer.state == "pending", Timer.due_at <= now)
+             .order_by(Timer.due_at).limit(limit))
+    if lock:
+        query = query.with_for_update(skip_locked=True)
+    return list((await session.execute(query)).scalars())
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    return (await session.execute(select(func.min(Timer.due_at)).where(Timer.state == "pending"))).scalar_one()
+
+
+async def pending_count(session: AsyncSession) -> int:
+    return (await session.execute(select(func.count()).where(Timer.state == "pending"))).scalar_one()

@@ -1,0 +1,95 @@
+"""Async SQL storage chosen by URL: SQLite by default, PostgreSQL in production.
+
+Each service owns its tables. On SQLite it gets its own file; on PostgreSQL its own
+schema (``appeal_<service>``) through SQLAlchemy's schema translation, so the same
+table classes serve every service without sharing rows.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import Table, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+
+def async_url(url: str) -> str:
+    """Accept the URLs people write (``postgresql://``, ``sqlite:///``) and pick the async driver."""
+    parsed = make_url(url)
+    driver = {"postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+    name = driver.get(parsed.drivername, parsed.drivername)
+    return parsed.set(drivername=name).render_as_string(hide_password=False)
+
+
+def service_url(base_url: str | None, data_dir: Path, service: str) -> str:
+    """Where one service keeps its state, given the deployment's database URL."""
+    if base_url is None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{(data_dir / f'{service}.db').resolve()}"
+    url = make_url(async_url(base_url))
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        path = Path(url.database)
+        return url.set(database=str(path.with_name(f"{path.stem}-{service}{path.suffix or '.db'}"))).render_as_string(
+            hide_password=False
+        )
+    return url.render_as_string(hide_password=False)
+
+
+class Database:
+    """One service's engine, its tables and a session factory."""
+
+    def __init__(self, url: str, tables: Sequence[Table], *, schema: str | None = None) -> None:
+        self.url = url
+        self.tables = list(tables)
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.schema = None if self.is_sqlite else schema
+        options = {"schema_translate_map": {None: self.schema}} if self.schema else {}
+        connect_args = {"timeout": 30} if self.is_sqlite else {}
+        self.engine: AsyncEngine = create_async_engine(
+            url, execution_options=options, connect_args=connect_args, pool_pre_ping=not self.is_sqlite
+        )
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def create_tables(self) -> None:
+        """Wait for the server (it may still be starting), then create what is missing."""
+        async for attempt in AsyncRetrying(
+            stop=stop_after_delay(30), wait=wait_exponential(max=2), retry=retry_if_exception_type(OSError), reraise=True
+        ):
+            with attempt:
+                async with self.engine.begin() as conn:
+                    if self.schema:
+                        await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+                    await conn.run_sync(SQLModel.metadata.create_all, tables=self.tables)
+
+    async def drop_tables(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.drop_all, tables=self.tables)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Take the write lock when a transaction begins, not when it first writes: a
+    # read-then-write transaction can then never fail on a lock upgrade, it waits.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

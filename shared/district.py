@@ -1,0 +1,206 @@
+"""The district file: every place- and people-specific fact, loaded and checked once.
+
+Errors name the field and the entry (``streets[1].communities[0] (鼓西…): …``) so the
+person editing the YAML can find the line.
+"""
+
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration like 30s, 10m, 1h or 2d")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SlaPolicy(_Entry):
+    accept: Duration
+    respond: Duration
+    warn_at: float = Field(default=0.8, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _respond_after_accept(self) -> "SlaPolicy":
+        if self.respond < self.accept:
+            raise ValueError("respond must not be shorter than accept")
+        return self
+
+
+class Category(_Entry):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    keywords: list[str] = []
+    priority: Literal["normal", "urgent"] = "normal"
+
+
+class Person(_Entry):
+    id: str = Field(min_length=1)
+    name: str
+    password: str = Field(min_length=1)
+
+
+class Member(Person):
+    skills: list[str] = []
+
+
+class Branch(_Entry):
+    code: str = Field(min_length=1)
+    name: str
+
+
+class Community(_Entry):
+    code: str = Field(min_length=1)
+    name: str
+    aliases: list[str] = []
+    branch: Branch
+    grids: list[str] = []
+    members: list[Member] = []
+
+
+class Street(_Entry):
+    code: str = Field(min_length=1)
+    name: str
+    supervisors: list[Person] = []
+    communities: list[Community] = Field(min_length=1)
+
+
+class Open311Client(_Entry):
+    name: str
+    api_key: str = Field(min_length=1)
+
+
+class DistrictInfo(_Entry):
+    code: str = Field(min_length=1)
+    name: str
+
+
+class District(_Entry):
+    district: DistrictInfo
+    sla: dict[Literal["normal", "urgent"], SlaPolicy]
+    categories: list[Category] = Field(min_length=1)
+    streets: list[Street] = Field(min_length=1)
+    operators: list[Person] = []
+    open311_clients: list[Open311Client] = []
+    escalation_loops: int = Field(default=2, ge=0, description="Branch hops on accept breach before the street queue.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "District":
+        for priority in ("normal", "urgent"):
+            if priority not in self.sla:
+                raise ValueError(f"sla.{priority} is missing")
+        _unique("categories[].code", [c.code for c in self.categories])
+        _unique("streets[].code", [s.code for s in self.streets])
+        _unique("community codes", [c.code for c in self.communities])
+        _unique("branch codes", [c.branch.code for c in self.communities] + [s.code for s in self.streets])
+        _unique("grid codes", [g for c in self.communities for g in c.grids])
+        _unique("user ids", [p.id for p, _, _ in self.people()])
+        known = {c.code for c in self.categories}
+        for community in self.communities:
+            for member in community.members:
+                unknown = sorted(set(member.skills) - known)
+                if unknown:
+                    raise ValueError(f"member {member.id} ({member.name}) has unknown skills {unknown}")
+        return self
+
+    @property
+    def communities(self) -> list[Community]:
+        return [c for s in self.streets for c in s.communities]
+
+    def people(self) -> Iterator[tuple[Person, str, str | None]]:
+        """Every user with their role and, for members, their branch code."""
+        for person in self.operators:
+            yield person, "operator", None
+        for street in self.streets:
+            for person in street.supervisors:
+                yield person, "supervisor", street.code
+            for community in street.communities:
+                for member in community.members:
+                    yield member, "member", community.branch.code
+
+    @cached_property
+    def category_by_code(self) -> dict[str, Category]:
+        return {c.code: c for c in self.categories}
+
+    @cached_property
+    def community_by_grid(self) -> dict[str, Community]:
+        return {g: c for c in self.communities for g in c.grids}
+
+    @cached_property
+    def community_by_branch(self) -> dict[str, Community]:
+        return {c.branch.code: c for c in self.communities}
+
+    @cached_property
+    def street_of_community(self) -> dict[str, Street]:
+        return {c.code: s for s in self.streets for c in s.communities}
+
+    @cached_property
+    def street_by_code(self) -> dict[str, Street]:
+        return {s.code: s for s in self.streets}
+
+
+class DistrictError(ValueError):
+    """The district file cannot be used; the message says where and why."""
+
+
+def bundled_district_path() -> Path:
+    return Path(str(resources.files("shared") / "data" / "district.yaml"))
+
+
+def load_district(path: Path | None = None) -> District:
+    source = path or bundled_district_path()
+    try:
+        raw = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DistrictError(f"district file {source} does not exist") from None
+    except yaml.YAMLError as error:
+        raise DistrictError(f"district file {source} is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise DistrictError(f"district file {source} must be a mapping with district, sla, categories, streets")
+    try:
+        return District.model_validate(raw)
+    except ValidationError as error:
+        raise DistrictError(f"district file {source}: " + "; ".join(_describe(raw, e) for e in error.errors())) from None
+
+
+def _describe(raw: Any, error: dict[str, Any]) -> str:
+    location, node, label = "", raw, ""
+    for part in error["loc"]:
+        location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else str(part))
+        node = node[part] if isinstance(node, (dict, list)) and _has(node, part) else None
+        if isinstance(node, dict):
+            name = node.get("id") or node.get("code") or node.get("name")
+            label = f" ({name})" if name else label
+    return f"{location or 'file'}{label}: {error['msg']}"
+
+
+def _has(node: Any, part: Any) -> bool:
+    return (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and part < len(node))
+
+
+def _unique(what: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{what} must be unique; {value!r} appears twice")
+        seen.add(value)

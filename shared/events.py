@@ -1,0 +1,239 @@
+"""Every message on a topic: the inbound report and the internal case events.
+
+Events are frozen pydantic models on one envelope. ``type`` is the discriminator, so a
+topic's payload is a tagged union and a consumer parses it in one step. Event ids that a
+retry could produce twice are derived with ``event_id_for`` (uuid5), so the consumer's
+idempotency record catches the repeat.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from shared import topics
+
+EVENT_NAMESPACE = uuid.UUID("6f1f3a1e-8a2b-4c51-9a57-35e0d2a6c0de")
+
+Source = Literal["hotline", "grid"]
+Priority = Literal["normal", "urgent"]
+SlaStage = Literal["accept", "respond"]
+
+
+def event_id_for(case_id: uuid.UUID, kind: str, generation: int = 0) -> uuid.UUID:
+    return uuid.uuid5(EVENT_NAMESPACE, f"{case_id}:{kind}:{generation}")
+
+
+class CaseReport(BaseModel):
+    """A citizen's appeal as a hotline operator, a grid worker or an outside system files it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    source: Source = Field(description="Where the case came from.", examples=["hotline"])
+    description: str = Field(
+        min_length=1, max_length=4000, description="What the citizen reports.",
+        examples=["南后街12号楼下工地夜间施工，噪音很大"],
+    )
+    citizen_name: str | None = Field(default=None, max_length=100, examples=["王女士"])
+    citizen_phone: str | None = Field(
+        default=None, pattern=r"^\+?[0-9 \-]{5,20}$", examples=["13800000001"]
+    )
+    grid_code: str | None = Field(default=None, max_length=32, examples=["G010101"])
+    address: str | None = Field(default=None, max_length=500, examples=["南后街12号"])
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    category: str | None = Field(
+        default=None, max_length=32, description="Category code; classified from keywords when absent."
+    )
+    priority: Priority | None = Field(default=None, description="Taken from the category when absent.")
+
+
+class InboundReport(CaseReport):
+    """Value of ``appeal.inbound.hotline`` / ``appeal.inbound.grid``."""
+
+    external_id: str = Field(
+        min_length=1, max_length=64,
+        description="The sender's own work-order number; the same id twice is one case.",
+        examples=["RX20261121000123"],
+    )
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4, description="Idempotency key.")
+    version: int = Field(default=1, description="Schema version of this event type.")
+    occurred_at: datetime = Field(description="When the change was decided (UTC).")
+    case_id: uuid.UUID = Field(description="The case; also the Kafka key.")
+    correlation_id: uuid.UUID = Field(description="Shared by every event one report causes.")
+
+
+class CaseSummary(BaseModel):
+    """What a member needs to see of a case; the phone number is masked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_no: str
+    source: Source
+    description: str
+    category: str
+    priority: Priority
+    address: str | None = None
+    grid_code: str | None = None
+    citizen_name: str | None = None
+    citizen_phone_masked: str | None = None
+
+
+class CaseRegistered(Envelope):
+    type: Literal["case.registered"] = "case.registered"
+    summary: CaseSummary
+    external_id: str | None = None
+    tracking_code_hash: str = Field(description="sha256 of the citizen's tracking code.")
+
+
+class CaseDispatched(Envelope):
+    type: Literal["case.dispatched"] = "case.dispatched"
+    generation: int = Field(description="Counts dispatches of this case; fences stale work.")
+    branch_code: str
+    community_code: str
+    street_code: str
+    reason: Literal["initial", "returned", "expired", "reopened"]
+    accept_deadline: datetime
+    respond_deadline: datetime
+    warn_at: float = Field(description="Fraction of each deadline at which to warn.")
+    summary: CaseSummary
+
+
+class CaseEscalated(Envelope):
+    """No branch could take the case: it waits in the street's queue for a supervisor."""
+
+    type: Literal["case.escalated"] = "case.escalated"
+    generation: int
+    street_code: str
+    reason: str
+    summary: CaseSummary
+
+
+class TaskClaimed(Envelope):
+    type: Literal["task.claimed"] = "task.claimed"
+    generation: int
+    branch_code: str
+    member_id: str
+    seconds_to_accept: float
+
+
+class TaskResponded(Envelope):
+    type: Literal["task.responded"] = "task.responded"
+    generation: int
+    branch_code: str
+    member_id: str
+    note: str
+    seconds_to_respond: float
+
+
+class TaskResolved(Envelope):
+    type: Literal["task.resolved"] = "task.resolved"
+    generation: int
+    branch_code: str
+    member_id: str
+    note: str
+
+
+class TaskReturned(Envelope):
+    type: Literal["task.returned"] = "task.returned"
+    generation: int
+    branch_code: str
+    member_id: str
+    reason: str
+
+
+class TaskExpired(Envelope):
+    """Nobody accepted in time; dispatch moves the case on."""
+
+    type: Literal["task.expired"] = "task.expired"
+    generation: int
+    branch_code: str
+
+
+class SlaWarning(Envelope):
+    type: Literal["sla.warning"] = "sla.warning"
+    generation: int
+    stage: SlaStage
+    branch_code: str
+    deadline: datetime
+
+
+class SlaBreached(Envelope):
+    type: Literal["sla.breached"] = "sla.breached"
+    generation: int
+    stage: SlaStage
+    branch_code: str
+    deadline: datetime
+
+
+class FeedbackRecorded(Envelope):
+    type: Literal["feedback.recorded"] = "feedback.recorded"
+    generation: int
+    branch_code: str
+    rating: int = Field(ge=1, le=5)
+    resolved: bool
+    satisfied: bool
+    comment: str | None = None
+
+
+class MemberEvaluated(Envelope):
+    """The member's side of the two-way rating (双向评单)."""
+
+    type: Literal["member.evaluated"] = "member.evaluated"
+    generation: int
+    member_id: str
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = None
+
+
+class CaseClosed(Envelope):
+    type: Literal["case.closed"] = "case.closed"
+    generation: int
+
+
+class CaseReopened(Envelope):
+    type: Literal["case.reopened"] = "case.reopened"
+    generation: int
+    reason: str
+
+
+DispatchEvent = Annotated[CaseDispatched | CaseEscalated, Field(discriminator="type")]
+TaskEvent = Annotated[
+    TaskClaimed | TaskResponded | TaskResolved | TaskReturned | TaskExpired, Field(discriminator="type")
+]
+SlaEvent = Annotated[SlaWarning | SlaBreached, Field(discriminator="type")]
+FeedbackEvent = Annotated[
+    FeedbackRecorded | MemberEvaluated | CaseClosed | CaseReopened, Field(discriminator="type")
+]
+CaseEvent = Annotated[
+    CaseRegistered | CaseDispatched | CaseEscalated | TaskClaimed | TaskResponded | TaskResolved
+    | TaskReturned | TaskExpired | SlaWarning | SlaBreached | FeedbackRecorded | MemberEvaluated
+    | CaseClosed | CaseReopened,
+    Field(discriminator="type"),
+]
+case_event_adapter: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)
+
+TOPIC_MAP = topics.TopicMap(
+    by_event_type={
+        "case.registered": topics.CASE_REGISTERED,
+        "case.dispatched": topics.CASE_DISPATCH,
+        "case.escalated": topics.CASE_DISPATCH,
+        "task.claimed": topics.TASK_EVENTS,
+        "task.responded": topics.TASK_EVENTS,
+        "task.resolved": topics.TASK_EVENTS,
+        "task.returned": topics.TASK_EVENTS,
+        "task.expired": topics.TASK_EVENTS,
+        "sla.warning": topics.SLA_EVENTS,
+        "sla.breached": topics.SLA_EVENTS,
+        "feedback.recorded": topics.FEEDBACK_EVENTS,
+        "member.evaluated": topics.FEEDBACK_EVENTS,
+        "case.closed": topics.FEEDBACK_EVENTS,
+        "case.reopened": topics.FEEDBACK_EVENTS,
+    }
+)

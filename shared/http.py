@@ -1,0 +1,50 @@
+"""One FastAPI app over one or more services: their routes, login, health and metrics.
+
+The FastStream brokers start in FastAPI's lifespan, so the HTTP server and the Kafka
+consumers live and die together.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+
+from shared.auth import TokenIssuer, UserDirectory, login_router
+from shared.metrics import CONTENT_TYPE, exposition
+from shared.runtime import Context, Service
+
+
+def build_http_app(context: Context, services: Sequence[Service], *, tokens: TokenIssuer,
+                   directory: UserDirectory, title: str = "Appeal loop") -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.gather(*(s.start(context.settings) for s in services))
+        try:
+            yield
+        finally:
+            await asyncio.gather(*(s.stop() for s in services), return_exceptions=True)
+
+    app = FastAPI(title=title, version="1.0", lifespan=lifespan,
+                  description="Citizen-appeal closed loop: intake, dispatch, claim, SLA and feedback.")
+    app.include_router(login_router(directory, tokens))
+    for service in services:
+        for router in service.routers:
+            app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        states = {s.name: s.ready() for s in services}
+        code = 200 if all(states.values()) else 503
+        return JSONResponse({"ready": all(states.values()), "services": states}, status_code=code)
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        return Response(exposition(context.registry), media_type=CONTENT_TYPE)
+
+    return app

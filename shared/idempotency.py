@@ -1,0 +1,73 @@
+"""Idempotent consumers: a processed-event row commits with the handler's state change.
+
+A redelivered event finds its row and is skipped; two concurrent deliveries collide on
+the primary key and the loser's transaction rolls back and is retried as a repeat.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel
+
+from shared.clock import SystemClock
+from shared.db import Database
+from shared.events import Envelope
+from shared.outbox import OutboxRelay, outbox_row
+
+
+class ProcessedEvent(SQLModel, table=True):
+    __tablename__ = "processed_event"
+
+    consumer: str = Field(primary_key=True, max_length=64)
+    event_id: str = Field(primary_key=True, max_length=36)
+    processed_at: datetime
+
+
+@dataclass
+class Transaction:
+    """One database transaction of a service: state, idempotency record and outbox rows."""
+
+    session: AsyncSession
+    duplicate: bool = False
+    emitted: list[Envelope] = field(default_factory=list)
+
+    def emit(self, *events: Envelope) -> None:
+        for event in events:
+            self.session.add(outbox_row(event))
+            self.emitted.append(event)
+
+
+class UnitOfWork:
+    """Opens a transaction that commits state, idempotency record and outbox together."""
+
+    def __init__(self, db: Database, relay: OutboxRelay | None, consumer: str) -> None:
+        self.db = db
+        self.relay = relay
+        self.consumer = consumer
+
+    @asynccontextmanager
+    async def begin(self, handling: UUID | None = None) -> AsyncIterator[Transaction]:
+        """``handling`` is the event id being consumed; a repeat yields ``duplicate=True``."""
+        async with self.db.session() as session:
+            async with session.begin():
+                tx = Transaction(session)
+                if handling is not None:
+                    tx.duplicate = await self._seen(session, handling)
+                    if not tx.duplicate:
+                        session.add(
+                            ProcessedEvent(consumer=self.consumer, event_id=str(handling), processed_at=SystemClock().now())
+                        )
+                yield tx
+        if tx.emitted and self.relay is not None:
+            self.relay.wake()
+
+    async def _seen(self, session: AsyncSession, event_id: UUID) -> bool:
+        query = select(ProcessedEvent.event_id).where(
+            ProcessedEvent.consumer == self.consumer, ProcessedEvent.event_id == str(event_id)
+        )
+        return (await session.execute(query)).first() is not None

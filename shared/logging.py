@@ -1,0 +1,36 @@
+"""structlog JSON logs: one object a line, case/event/correlation ids bound by the
+consumer middleware, and no citizen phone number ever written in full."""
+
+import logging
+import sys
+from typing import Any, TextIO
+
+import structlog
+
+from shared.privacy import mask_phones_in_text
+
+
+def _mask_phone_numbers(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = mask_phones_in_text(value)
+    return event_dict
+
+
+def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}; use DEBUG, INFO, WARNING or ERROR")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            _mask_phone_numbers,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        cache_logger_on_first_use=False,
+    )

@@ -1,0 +1,108 @@
+"""Transactional outbox: events are rows written in the same transaction as the state
+change that causes them, and a relay publishes them afterwards.
+
+A crash between commit and publish leaves the rows in place, so the relay publishes
+them on restart: at-least-once, with consumers deduplicating by event id. No Kafka
+transactions are needed, which is why the same code is right on any Kafka-protocol broker.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+import structlog
+from sqlalchemy import BigInteger, Column, Integer, delete, func, select
+from sqlmodel import Field, SQLModel
+
+from shared.clock import SystemClock
+from shared.db import Database
+from shared.events import TOPIC_MAP, Envelope
+
+log = structlog.get_logger()
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
+    topic: str = Field(max_length=128)
+    key: str = Field(max_length=64)
+    event_type: str = Field(max_length=64)
+    event_id: str = Field(max_length=36)
+    correlation_id: str = Field(max_length=36)
+    payload: str
+    created_at: datetime
+
+
+def outbox_row(event: Envelope) -> OutboxMessage:
+    return OutboxMessage(
+        topic=TOPIC_MAP.topic_for(event.type),  # type: ignore[attr-defined]
+        key=str(event.case_id),
+        event_type=event.type,  # type: ignore[attr-defined]
+        event_id=str(event.event_id),
+        correlation_id=str(event.correlation_id),
+        payload=event.model_dump_json(),
+        created_at=SystemClock().now(),
+    )
+
+
+Publish = Callable[[Sequence[OutboxMessage]], Awaitable[None]]
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows in order, then deletes them.
+
+    ``wake()`` after a commit makes delivery immediate; the poll interval only bounds
+    how long a row written by a crashed predecessor waits.
+    """
+
+    def __init__(self, db: Database, publish: Publish, *, poll_seconds: float, batch_size: int = 500) -> None:
+        self._db = db
+        self._publish = publish
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._wakeup = asyncio.Event()
+        self.published = 0
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
+            except TimeoutError:
+                pass
+            self._wakeup.clear()
+            try:
+                await self.drain()
+                failures = 0
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                failures += 1
+                log.warning("outbox_publish_failed", error=str(error), attempt=failures)
+                await asyncio.sleep(min(0.2 * 2**failures, 5.0))
+
+    async def drain(self) -> int:
+        sent = 0
+        while True:
+            async with self._db.session() as session, session.begin():
+                query = select(OutboxMessage).order_by(OutboxMessage.id).limit(self._batch_size)  # type: ignore[arg-type]
+                if not self._db.is_sqlite:
+                    query = query.with_for_update(skip_locked=True)
+                rows = (await session.execute(query)).scalars().all()
+                if not rows:
+                    return sent
+                await self._publish(rows)
+                await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows])))  # type: ignore[union-attr]
+            sent += len(rows)
+            self.published += len(rows)
+
+    async def pending(self) -> int:
+        async with self._db.session() as session:
+            return (await session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()

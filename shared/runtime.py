@@ -1,0 +1,100 @@
+"""What one running service is made of, and how it starts and stops.
+
+Every service's composition root returns a ``Service``; `appeal run` serves one,
+`appeal dev` serves all five in one process. Services still talk only through Kafka:
+each has its own broker client, consumer groups and database.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import structlog
+from fastapi import APIRouter
+from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry
+
+from shared.auth import Auth
+from shared.broker import connect, consumers_assigned, ensure_topics, publish_outbox
+from shared.clock import Clock
+from shared.db import Database, service_url
+from shared.district import District
+from shared.idempotency import ProcessedEvent, UnitOfWork
+from shared.outbox import OutboxMessage, OutboxRelay
+from shared.settings import Settings
+
+log = structlog.get_logger()
+
+Worker = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every service is built from."""
+
+    settings: Settings
+    district: District
+    registry: CollectorRegistry
+    auth: Auth
+    clock: Clock
+
+
+def service_database(settings: Settings, name: str, tables: list, database_url: str | None = None) -> Database:
+    """The service's own tables plus its outbox and processed-event record."""
+    url = database_url or service_url(settings.database_url, settings.data_dir, name)
+    return Database(url, [*tables, OutboxMessage.__table__, ProcessedEvent.__table__], schema=f"appeal_{name}")
+
+
+@dataclass
+class Service:
+    name: str
+    broker: KafkaBroker
+    db: Database
+    relay: OutboxRelay
+    uow: UnitOfWork
+    routers: list[APIRouter] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _started: bool = False
+
+    @classmethod
+    def assemble(cls, name: str, broker: KafkaBroker, db: Database, settings: Settings) -> "Service":
+        relay = OutboxRelay(db, lambda rows: publish_outbox(broker, rows), poll_seconds=settings.outbox_poll_seconds)
+        return cls(name=name, broker=broker, db=db, relay=relay, uow=UnitOfWork(db, relay, consumer=name))
+
+    async def start(self, settings: Settings) -> None:
+        await self.db.create_tables()
+        await ensure_topics(settings.kafka_bootstrap or "127.0.0.1:9092", settings.kafka_partitions)
+        await connect(self.broker)
+        self._tasks = [asyncio.create_task(self._guard(w), name=f"{self.name}-worker")
+                       for w in (self.relay.run, *self.workers)]
+        self._started = True
+        log.info("service_started", service=self.name)
+
+    async def _guard(self, worker: Worker) -> None:
+        """A worker that crashes is logged and restarted, never silently gone."""
+        while True:
+            try:
+                await worker()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("worker_crashed", service=self.name, worker=getattr(worker, "__qualname__", "?"))
+                await asyncio.sleep(1)
+
+    def ready(self) -> bool:
+        return self._started and consumers_assigned(self.broker)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.broker.stop()
+        await self.db.dispose()
+        self._started = False
+        log.info("service_stopped", service=self.name)

@@ -1,0 +1,29 @@
+"""One Settings class for every service, read from ``APPEAL_*`` environment variables."""
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+INSECURE_DEV_KEY = "appeal-dev-only-insecure-key-change-me-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="APPEAL_", extra="ignore")
+
+    kafka_bootstrap: str | None = Field(
+        default=None, description="host:port list of the Kafka brokers; `appeal dev` starts one when unset."
+    )
+    database_url: str | None = Field(
+        default=None, description="sqlite or postgresql URL; SQLite files under data_dir when unset."
+    )
+    district_file: Path | None = Field(default=None, description="District YAML; the bundled sample when unset.")
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    log_level: str = "INFO"
+    secret_key: SecretStr = SecretStr(INSECURE_DEV_KEY)
+    data_dir: Path = Path(".appeal")
+    kafka_partitions: int = Field(default=4, ge=1, description="Partitions of topics this system creates.")
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
+    sla_poll_seconds: float = Field(default=1.0, gt=0, description="Longest sleep of the SLA firing loop.")
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
