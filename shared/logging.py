@@ -21,6 +21,10 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise ValueError(f"unknown log level {level!r}; use DEBUG, INFO, WARNING or ERROR")
+    # Library loggers (aiokafka, uvicorn) go to the same place, quieter.
+    logging.basicConfig(stream=stream or sys.stderr, level=max(numeric, logging.WARNING), force=True,
+                        format='{"timestamp": "%(asctime)s", "level": "%(levelname)s", "logger": "%(name)s", '
+                               '"event": "%(message)s"}')
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

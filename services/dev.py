@@ -1,0 +1,137 @@
+"""`appeal dev` and `appeal run`: serve services over HTTP with their Kafka consumers."""
+
+import asyncio
+import contextlib
+import random
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+from prometheus_client import CollectorRegistry
+
+from services.simulator import Simulator
+from services.system import SERVICE_NAMES, System, build_system
+from shared.embedded import EmbeddedBroker
+from shared.logging import configure_logging
+from shared.settings import Settings
+
+SUMMARY_EVERY_SECONDS = 5.0
+SUMMARY_METRICS = {
+    "received": "appeal_cases_received_total",
+    "dispatched": "appeal_cases_dispatched_total",
+    "claimed": "appeal_accept_seconds_count",
+    "closed": "appeal_feedback_total",
+    "reopened": "appeal_feedback_total",
+    "breached": "appeal_sla_breaches_total",
+}
+
+
+class StartupError(RuntimeError):
+    """Something the user can fix; the message says what."""
+
+
+def check_port_free(port: int) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            raise StartupError(f"port {port} is already in use; choose another with --port") from None
+
+
+def totals(registry: CollectorRegistry) -> dict[str, int]:
+    """The numbers on the live summary line, summed over labels."""
+    counts = dict.fromkeys(SUMMARY_METRICS, 0.0)
+    for family in registry.collect():
+        for sample in family.samples:
+            for label, name in SUMMARY_METRICS.items():
+                if sample.name != name:
+                    continue
+                if label == "closed" and sample.labels.get("satisfied") != "true":
+                    continue
+                if label == "reopened" and sample.labels.get("satisfied") != "false":
+                    continue
+                counts[label] += sample.value
+    return {k: int(v) for k, v in counts.items()}
+
+
+def summary_line(counts: dict[str, int]) -> str:
+    return "  ".join(f"{name} {value}" for name, value in counts.items())
+
+
+async def _serve(system: System, port: int) -> uvicorn.Server:
+    config = uvicorn.Config(system.app, host="0.0.0.0", port=port, log_level="warning", lifespan="on")
+    return uvicorn.Server(config)
+
+
+async def _wait_ready(system: System, server_task: asyncio.Task) -> None:
+    while not all(s.ready() for s in system.services):
+        if server_task.done():
+            return
+        await asyncio.sleep(0.2)
+
+
+async def run_dev(settings: Settings, *, simulate: float, out=sys.stdout) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    log_file = settings.data_dir / "appeal.log"
+    configure_logging(settings.log_level, stream=log_file.open("a", encoding="utf-8"))
+    check_port_free(settings.http_port)
+    embedded: EmbeddedBroker | None = None
+    if settings.kafka_bootstrap is None:
+        embedded = EmbeddedBroker(log_file=settings.data_dir / "broker.log")
+        await embedded.start()
+        settings = settings.model_copy(update={"kafka_bootstrap": embedded.bootstrap})
+    try:
+        system = build_system(settings)
+        server = await _serve(system, settings.http_port)
+        server_task = asyncio.create_task(server.serve())
+        url = f"http://127.0.0.1:{settings.http_port}"
+        print(f"appeal dev — {system.context.district.district.name}", file=out)
+        print(f"  HTTP        {url}  (API docs {url}/docs)", file=out)
+        print(f"  Kafka       {settings.kafka_bootstrap}" + (" (embedded, in memory)" if embedded else ""), file=out)
+        print(f"  data dir    {settings.data_dir.resolve()}  (logs in {log_file.name})", file=out)
+        print("  sign in     operator U100 · member M001 · supervisor U900 (password demo in the sample district)",
+              file=out)
+        await _wait_ready(system, server_task)
+        if not server_task.done():
+            print(f"  ready       {url}/readyz — all {len(system.services)} services consuming", file=out, flush=True)
+        helpers = [asyncio.create_task(_summarise(system, out))]
+        if simulate > 0:
+            simulator = Simulator(url, settings.kafka_bootstrap or "", system.context.district, simulate,
+                                  random.Random())
+            helpers.append(asyncio.create_task(simulator.run()))
+        try:
+            await server_task
+        finally:
+            for task in helpers:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+    finally:
+        if embedded is not None:
+            await embedded.stop()
+        print("stopped.", file=out)
+
+
+async def _summarise(system: System, out) -> None:
+    while True:
+        await asyncio.sleep(SUMMARY_EVERY_SECONDS)
+        print(summary_line(totals(system.context.registry)), file=out, flush=True)
+
+
+async def run_service(settings: Settings, name: str) -> None:
+    if name not in SERVICE_NAMES:
+        raise StartupError(f"unknown service {name!r}; choose one of {', '.join(SERVICE_NAMES)}")
+    if settings.kafka_bootstrap is None:
+        raise StartupError("APPEAL_KAFKA_BOOTSTRAP is not set: `appeal run` needs a running Kafka "
+                           "(host:port list), or use `appeal dev` for everything in one process")
+    configure_logging(settings.log_level)
+    check_port_free(settings.http_port)
+    system = build_system(settings, [name])
+    server = await _serve(system, settings.http_port)
+    await server.serve()
+
+
+def default_data_dir() -> Path:
+    return Path(".appeal")
