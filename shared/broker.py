@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExists
 from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
+from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 from tenacity import (
     AsyncRetrying,
@@ -23,6 +24,7 @@ from tenacity import (
 )
 
 from shared import topics
+from shared.metrics import dead_letter_counter
 from shared.outbox import OutboxMessage
 from shared.settings import Settings
 
@@ -56,14 +58,22 @@ async def ensure_topics(bootstrap: str, partitions: int, names: Sequence[str] = 
                 await admin.close()
 
 
-def make_broker(settings: Settings, service: str) -> KafkaBroker:
+def make_broker(settings: Settings, service: str, registry: CollectorRegistry) -> KafkaBroker:
     quiet = logging.getLogger(f"appeal.faststream.{service}")
     quiet.setLevel(logging.WARNING)
     broker = KafkaBroker(
         settings.kafka_bootstrap or "127.0.0.1:9092", client_id=f"appeal-{service}", acks="all", logger=quiet
     )
-    broker.add_middleware(dead_letter_middleware(service, broker))
+    broker.add_middleware(dead_letter_middleware(service, broker, registry))
+    broker.publisher(topics.DEAD_LETTERS, title=f"{service}.dead_letters", schema=bytes,
+                     description="The original bytes of a message that could not be processed; headers "
+                                 "dlq_topic, dlq_partition, dlq_offset, dlq_consumer, dlq_error say why.")
     return broker
+
+
+def declare_publications(broker: KafkaBroker, service: str, topic: str, schema: Any, description: str) -> None:
+    """Document in AsyncAPI what a service publishes (the outbox relay does the sending)."""
+    broker.publisher(topic, title=f"{service}.publishes", schema=schema, description=description)
 
 
 async def connect(broker: KafkaBroker) -> None:
@@ -120,13 +130,15 @@ def _is_transient(error: BaseException) -> bool:
     return not isinstance(error, (ValidationError, ValueError, KeyError, TypeError, LookupError))
 
 
-def dead_letter_middleware(service: str, broker: KafkaBroker) -> type[BaseMiddleware]:
+def dead_letter_middleware(service: str, broker: KafkaBroker, registry: CollectorRegistry) -> type[BaseMiddleware]:
     """Retries a failing message a few times, then parks it on ``appeal.dlq``.
 
     Bad input (unparseable, invalid) goes straight to the dead-letter topic; other
     errors get bounded retries first. If the dead-letter publish itself fails the error
     propagates, the offset is not committed and the message comes back.
     """
+
+    dead_letters = dead_letter_counter(registry)
 
     class DeadLetterMiddleware(BaseMiddleware):
         async def consume_scope(self, call_next, msg):
@@ -146,6 +158,7 @@ def dead_letter_middleware(service: str, broker: KafkaBroker) -> type[BaseMiddle
                         return await call_next(msg)
             except Exception as error:
                 await _dead_letter(broker, service, record, msg.body, error)
+                dead_letters.labels(service, record.topic).inc()
                 return None
             finally:
                 structlog.contextvars.unbind_contextvars(service, *HEADER_KEYS)

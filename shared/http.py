@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.specification import AsyncAPI, get_asyncapi_html
 
 from shared.auth import TokenIssuer, UserDirectory, login_router
 from shared.metrics import CONTENT_TYPE, exposition
@@ -42,6 +43,17 @@ def build_http_app(context: Context, services: Sequence[Service], *, tokens: Tok
         states = {s.name: s.ready() for s in services}
         code = 200 if all(states.values()) else 503
         return JSONResponse({"ready": all(states.values()), "services": states}, status_code=code)
+
+    asyncapi = AsyncAPI(*(s.broker for s in services), title=f"{title} — Kafka topics", version="1.0",
+                        description="Every topic this process consumes or publishes, with its event schemas.")
+
+    @app.get("/asyncapi.json", tags=["ops"], summary="AsyncAPI document of the Kafka topics")
+    async def asyncapi_json() -> Response:
+        return Response(asyncapi.to_specification().to_json(), media_type="application/json")
+
+    @app.get("/asyncapi", tags=["ops"], include_in_schema=False)
+    async def asyncapi_page() -> HTMLResponse:
+        return HTMLResponse(get_asyncapi_html(asyncapi.to_specification()))
 
     @app.get("/metrics", tags=["ops"])
     async def metrics() -> Response:

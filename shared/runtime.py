@@ -16,7 +16,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from shared.auth import Auth
-from shared.broker import connect, consumers_assigned, ensure_topics, publish_outbox
+from shared.broker import connect, consumers_assigned, ensure_topics, make_broker, publish_outbox
 from shared.clock import Clock
 from shared.db import Database, service_url
 from shared.district import District
@@ -59,7 +59,11 @@ class Service:
     _started: bool = False
 
     @classmethod
-    def assemble(cls, name: str, broker: KafkaBroker, db: Database, settings: Settings) -> "Service":
+    def assemble(cls, name: str, context: Context, tables: list, database_url: str | None = None) -> "Service":
+        """The parts every service has: its database, broker client, outbox relay and unit of work."""
+        settings = context.settings
+        db = service_database(settings, name, tables, database_url)
+        broker = make_broker(settings, name, context.registry)
         relay = OutboxRelay(db, lambda rows: publish_outbox(broker, rows), poll_seconds=settings.outbox_poll_seconds)
         return cls(name=name, broker=broker, db=db, relay=relay, uow=UnitOfWork(db, relay, consumer=name))
 

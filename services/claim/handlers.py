@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claim import store
 from shared import topics
-from shared.broker import consumer_options
-from shared.events import CaseDispatched, DispatchEvent, SlaBreached, SlaEvent, TaskExpired, event_id_for
+from shared.broker import consumer_options, declare_publications
+from shared.events import CaseDispatched, DispatchEvent, SlaBreached, SlaEvent, TaskEvent, TaskExpired, event_id_for
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
 
@@ -19,6 +19,8 @@ log = structlog.get_logger()
 
 def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
     options = consumer_options(context.settings, "appeal-claim")
+    declare_publications(broker, "claim", topics.TASK_EVENTS, TaskEvent,
+                         "Members claimed, responded, resolved or returned a task; or it expired unclaimed.")
 
     @broker.subscriber(topics.CASE_DISPATCH, **options, title="claim.dispatch")
     async def on_dispatch(event: DispatchEvent) -> None:

@@ -9,10 +9,19 @@ from services.dispatch.dispatcher import next_generation
 from services.dispatch.metrics import DispatchMetrics
 from services.dispatch.store import Assignment, branch_load, find
 from shared import topics
-from shared.broker import consumer_options
+from shared.broker import consumer_options, declare_publications
 from shared.events import (
-    CaseClosed, CaseDispatched, CaseRegistered, CaseReopened, Envelope, FeedbackEvent, TaskEvent, TaskExpired,
-    TaskResolved, TaskReturned,
+    CaseClosed,
+    CaseDispatched,
+    CaseRegistered,
+    CaseReopened,
+    DispatchEvent,
+    Envelope,
+    FeedbackEvent,
+    TaskEvent,
+    TaskExpired,
+    TaskResolved,
+    TaskReturned,
 )
 from shared.idempotency import Transaction, UnitOfWork
 from shared.runtime import Context
@@ -22,6 +31,8 @@ log = structlog.get_logger()
 
 def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: DispatchMetrics) -> None:
     options = consumer_options(context.settings, "appeal-dispatch")
+    declare_publications(broker, "dispatch", topics.CASE_DISPATCH, DispatchEvent,
+                         "A case went to a branch (new generation) or to the street queue.")
     district, clock = context.district, context.clock
 
     def sent(event: Envelope) -> None:

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from services.feedback.metrics import FeedbackMetrics
 from services.feedback.rating import is_satisfied
 from services.feedback.store import CitizenRating, MemberEvaluation, RatableCase
-from shared.privacy import tracking_hash
 from shared.auth import Identity
 from shared.events import CaseClosed, CaseReopened, FeedbackRecorded, MemberEvaluated, event_id_for
 from shared.idempotency import UnitOfWork
+from shared.privacy import tracking_hash
 from shared.runtime import Context
 
 

@@ -4,14 +4,16 @@ from faststream.kafka import KafkaBroker
 
 from services.feedback.store import RatableCase
 from shared import topics
-from shared.broker import consumer_options
-from shared.events import CaseRegistered, TaskEvent, TaskResolved
+from shared.broker import consumer_options, declare_publications
+from shared.events import CaseRegistered, FeedbackEvent, TaskEvent, TaskResolved
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
 
 
 def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
     options = consumer_options(context.settings, "appeal-feedback")
+    declare_publications(broker, "feedback", topics.FEEDBACK_EVENTS, FeedbackEvent,
+                         "Citizen rating, member evaluation, and the case closed or reopened.")
 
     @broker.subscriber(topics.CASE_REGISTERED, **options, title="feedback.registered")
     async def on_registered(event: CaseRegistered) -> None:

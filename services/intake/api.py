@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from services.intake.caseview import STATUSES
 from services.intake.classify import InvalidReport
 from services.intake.metrics import IntakeMetrics
 from services.intake.registration import register
 from services.intake.store import Case, find_case, list_cases, timeline
-from services.intake.caseview import STATUSES
 from shared.auth import Identity
 from shared.clock import as_utc
 from shared.events import CaseReport

@@ -5,24 +5,21 @@ import asyncio
 from services.intake import api, handlers
 from services.intake.metrics import IntakeMetrics
 from services.intake.store import TABLES, open_case_counts
-from shared.broker import make_broker
-from shared.runtime import Context, Service, service_database
+from shared.runtime import Context, Service
 
 NAME = "intake"
 OPEN_CASES_REFRESH_SECONDS = 5.0
 
 
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
-    settings = context.settings
-    db = service_database(settings, NAME, TABLES, database_url)
-    service = Service.assemble(NAME, make_broker(settings, NAME), db, settings)
+    service = Service.assemble(NAME, context, TABLES, database_url)
     metrics = IntakeMetrics.register(context.registry)
     handlers.subscribe(service.broker, service.uow, context, metrics)
     service.routers.append(api.build_router(service.uow, context, metrics))
 
     async def refresh_open_cases() -> None:
         while True:
-            async with db.session() as session:
+            async with service.db.session() as session:
                 counts = await open_case_counts(session)
             metrics.open_cases.clear()
             for branch, status, count in counts:

@@ -8,16 +8,18 @@ from services.intake.metrics import IntakeMetrics
 from services.intake.registration import register
 from services.intake.store import project
 from shared import topics
-from shared.broker import consumer_options
-from shared.events import CaseEvent, InboundReport
-from shared.runtime import Context
+from shared.broker import consumer_options, declare_publications
+from shared.events import CaseEvent, CaseRegistered, InboundReport
 from shared.idempotency import UnitOfWork
+from shared.runtime import Context
 
 log = structlog.get_logger()
 
 
 def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: IntakeMetrics) -> None:
     options = consumer_options(context.settings, "appeal-intake")
+    declare_publications(broker, "intake", topics.CASE_REGISTERED, CaseRegistered,
+                         "A case was registered; keyed by case id.")
 
     @broker.subscriber(*topics.INBOUND_TOPICS, **options, title="intake.inbound",
                        description="Reports pushed by the hotline platform and the grid app.")

@@ -4,15 +4,13 @@ from services.sla import handlers
 from services.sla.firing import FiringLoop
 from services.sla.metrics import SlaMetrics
 from services.sla.store import TABLES
-from shared.broker import make_broker
-from shared.runtime import Context, Service, service_database
+from shared.runtime import Context, Service
 
 NAME = "sla"
 
 
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
-    db = service_database(context.settings, NAME, TABLES, database_url)
-    service = Service.assemble(NAME, make_broker(context.settings, NAME), db, context.settings)
+    service = Service.assemble(NAME, context, TABLES, database_url)
     handlers.subscribe(service.broker, service.uow, context)
     loop = FiringLoop(service.uow, context.clock, SlaMetrics.register(context.registry),
                       poll_seconds=context.settings.sla_poll_seconds)

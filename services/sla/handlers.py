@@ -6,9 +6,16 @@ from faststream.kafka import KafkaBroker
 from services.sla import store
 from services.sla.deadlines import ACCEPT_KINDS, RESPOND_KINDS, plan_timers
 from shared import topics
-from shared.broker import consumer_options
+from shared.broker import consumer_options, declare_publications
 from shared.events import (
-    CaseClosed, CaseDispatched, DispatchEvent, FeedbackEvent, TaskClaimed, TaskEvent, TaskResponded,
+    CaseClosed,
+    CaseDispatched,
+    DispatchEvent,
+    FeedbackEvent,
+    SlaEvent,
+    TaskClaimed,
+    TaskEvent,
+    TaskResponded,
 )
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
@@ -18,6 +25,8 @@ log = structlog.get_logger()
 
 def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
     options = consumer_options(context.settings, "appeal-sla")
+    declare_publications(broker, "sla", topics.SLA_EVENTS, SlaEvent,
+                         "A warning before, or a breach of, an accept or respond deadline.")
 
     @broker.subscriber(topics.CASE_DISPATCH, **options, title="sla.dispatch")
     async def on_dispatch(event: DispatchEvent) -> None:
