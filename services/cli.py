@@ -67,3 +67,7 @@ def run(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICE
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -71,7 +71,10 @@ class TokenIssuer:
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify(self, token: str) -> Identity:
-        claims = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["exp", "sub", "role"]})
+        claims = jwt.decode(token, self._secret, algorithms=["HS256"],
+                            options={"require": ["exp", "sub", "role"], "verify_exp": False, "verify_iat": False})
+        if claims["exp"] <= self._clock.now().timestamp():
+            raise jwt.ExpiredSignatureError("the token has expired; sign in again")
         return Identity(claims["sub"], claims.get("name", ""), claims["role"], claims.get("unit"))
 
 

@@ -116,11 +116,13 @@ class District(_Entry):
         _unique("grid codes", [g for c in self.communities for g in c.grids])
         _unique("user ids", [p.id for p, _, _ in self.people()])
         known = {c.code for c in self.categories}
-        for community in self.communities:
-            for member in community.members:
-                unknown = sorted(set(member.skills) - known)
-                if unknown:
-                    raise ValueError(f"member {member.id} ({member.name}) has unknown skills {unknown}")
+        for i, street in enumerate(self.streets):
+            for j, community in enumerate(street.communities):
+                for k, member in enumerate(community.members):
+                    unknown = sorted(set(member.skills) - known)
+                    if unknown:
+                        raise ValueError(f"streets[{i}].communities[{j}].members[{k}] ({member.id} {member.name}): "
+                                         f"unknown skills {unknown}; categories are {sorted(known)}")
         return self
 
     @property
@@ -173,6 +175,10 @@ def load_district(path: Path | None = None) -> District:
         raw = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DistrictError(f"district file {source} does not exist") from None
+    except UnicodeDecodeError:
+        raise DistrictError(f"district file {source} is not UTF-8 text; save it as UTF-8") from None
+    except OSError as error:
+        raise DistrictError(f"district file {source} cannot be read: {error.strerror}") from None
     except yaml.YAMLError as error:
         raise DistrictError(f"district file {source} is not valid YAML: {error}") from None
     if not isinstance(raw, dict):
@@ -191,7 +197,8 @@ def _describe(raw: Any, error: dict[str, Any]) -> str:
         if isinstance(node, dict):
             name = node.get("id") or node.get("code") or node.get("name")
             label = f" ({name})" if name else label
-    return f"{location or 'file'}{label}: {error['msg']}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{location}{label}: {message}" if location else message
 
 
 def _has(node: Any, part: Any) -> bool:

@@ -8,7 +8,7 @@ forward in (generation, rank) order; the timeline keeps every event whatever its
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.events import CaseDispatched, CaseEscalated, Envelope, TaskClaimed
+from shared.events import CaseDispatched, CaseEscalated, Envelope, TaskClaimed, TaskResolved, TaskResponded
 
 STATUS_RANK: dict[str, tuple[str, int]] = {
     "case.registered": ("registered", 0),
@@ -38,23 +38,30 @@ class CaseState:
 
 
 def apply(state: CaseState, event: Envelope) -> CaseState:
-    kind = event.type  # type: ignore[attr-defined]
-    if kind not in STATUS_RANK:
-        return state
-    status, rank = STATUS_RANK[kind]
     generation = getattr(event, "generation", 0)
-    if (generation, rank) <= (state.generation, state.rank):
+    if generation < state.generation:
         return state
-    state.status, state.generation, state.rank = status, generation, rank
+    if generation > state.generation:
+        state.member_id = None
+    _take_facts(state, event)
+    kind = event.type  # type: ignore[attr-defined]
+    if kind in STATUS_RANK:
+        status, rank = STATUS_RANK[kind]
+        if (generation, rank) > (state.generation, state.rank):
+            state.status, state.generation, state.rank = status, generation, rank
+    return state
+
+
+def _take_facts(state: CaseState, event: Envelope) -> None:
+    """What an event says about the current generation, whatever order it arrived in."""
     if isinstance(event, CaseDispatched):
-        state.branch_code, state.street_code, state.member_id = event.branch_code, event.street_code, None
+        state.branch_code, state.street_code = event.branch_code, event.street_code
         state.accept_deadline, state.respond_deadline = event.accept_deadline, event.respond_deadline
     elif isinstance(event, CaseEscalated):
-        state.branch_code, state.street_code, state.member_id = None, event.street_code, None
+        state.branch_code, state.street_code = None, event.street_code
         state.accept_deadline = state.respond_deadline = None
-    elif isinstance(event, TaskClaimed):
+    elif isinstance(event, (TaskClaimed, TaskResponded, TaskResolved)):
         state.member_id = event.member_id
-    return state
 
 
 def timeline_details(event: Envelope) -> dict[str, object]:

@@ -138,7 +138,6 @@ class TestBrokenFiles:
         assert "cooking" in message
         assert "noise" not in message.split("unknown skills", 1)[1]
 
-    @pytest.mark.xfail(strict=True, reason="cross-entry checks report location 'file', not the member's path")
     def test_unknown_skill_names_the_field_path(self, tmp_path):
         raw = sample_district_dict()
         raw["streets"][0]["communities"][0]["members"][0]["skills"] = ["cooking"]
@@ -177,7 +176,6 @@ class TestBrokenFiles:
             load_district(path)
         assert str(path) in str(caught.value)
 
-    @pytest.mark.xfail(strict=True, reason="a non-UTF-8 (GBK) file raises UnicodeDecodeError, not DistrictError")
     def test_gbk_encoded_file_is_a_district_error(self, tmp_path):
         path = tmp_path / "gbk.yaml"
         path.write_bytes(bundled_district_path().read_text(encoding="utf-8").encode("gbk"))

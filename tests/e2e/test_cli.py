@@ -1,0 +1,122 @@
+"""The `appeal` command as a user runs it: real processes, real ports, Ctrl-C."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.embedded import free_port
+
+pytestmark = pytest.mark.e2e
+APPEAL = [str(Path(sys.executable).parent / "appeal")]
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def appeal(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*APPEAL, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**_clean_env(), **(env or {})})
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("APPEAL_")}
+
+
+def _wait_for_line(process: subprocess.Popen[str], pattern: str, timeout: float, seen: list[str]) -> re.Match[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            if process.poll() is not None:
+                break
+            continue
+        seen.append(line)
+        if match := re.search(pattern, line):
+            return match
+    raise AssertionError(f"no line matching {pattern!r} within {timeout}s; got:\n{''.join(seen)}")
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_every_command_has_help():
+    for command in ([], ["dev"], ["run"]):
+        result = appeal(*command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "Usage" in result.stdout
+
+
+def test_plain_errors_and_non_zero_exit(tmp_path):
+    unknown = appeal("run", "billing", env={"APPEAL_KAFKA_BOOTSTRAP": "127.0.0.1:1"})
+    assert unknown.returncode == 2 and "unknown service 'billing'" in unknown.stderr
+    no_kafka = appeal("run", "intake")
+    assert no_kafka.returncode == 2 and "APPEAL_KAFKA_BOOTSTRAP is not set" in no_kafka.stderr
+    broken = tmp_path / "district.yaml"
+    broken.write_text("district: {code: '1', name: 测试区}\nsla: {normal: {accept: soon, respond: 1h}}\n",
+                      encoding="utf-8")
+    bad_district = appeal("dev", "--district", str(broken), "--data-dir", str(tmp_path / "data"),
+                          "--port", str(free_port()))
+    assert bad_district.returncode == 2
+    assert "sla.normal.accept" in bad_district.stderr and "soon" in bad_district.stderr
+
+
+def test_dev_runs_the_loop_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
+    port = free_port()
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen([*APPEAL, "dev", "--simulate", "5", "--port", str(port), "--data-dir", str(data_dir)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_clean_env())
+    seen: list[str] = []
+    try:
+        broker_port = int(_wait_for_line(process, r"Kafka\s+127\.0\.0\.1:(\d+)", 30, seen).group(1))
+        _wait_for_line(process, r"ready\s+http", 60, seen)
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+        _wait_for_line(process, r"received [1-9]\d*\s+dispatched [1-9]\d*\s+claimed [1-9]", 60, seen)
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        for name in ("appeal_cases_received_total", "appeal_cases_dispatched_total", "appeal_accept_seconds_bucket",
+                     "appeal_open_cases", "appeal_sla_timers_pending"):
+            assert name in metrics
+        assert 'le="600.0"' in metrics and 'le="3600.0"' in metrics
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+        seen.append(rest)
+    assert process.returncode == 0, "".join(seen)
+    assert "stopped." in rest
+    assert not _port_open(port) and not _port_open(broker_port), "Ctrl-C left a server listening"
+    log = (data_dir / "appeal.log").read_text(encoding="utf-8")
+    assert "case_registered" in log and "case_dispatched" in log
+    assert not MOBILE.search(log), "a full phone number reached the log"
+
+
+def test_run_serves_one_service_with_metrics(tmp_path, kafka):
+    port = free_port()
+    env = {**_clean_env(), "APPEAL_KAFKA_BOOTSTRAP": kafka.bootstrap, "APPEAL_HTTP_PORT": str(port),
+           "APPEAL_DATA_DIR": str(tmp_path), "APPEAL_KAFKA_SESSION_TIMEOUT_MS": "2000"}
+    process = subprocess.Popen([*APPEAL, "run", "dispatch"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stdout.read()  # type: ignore[union-attr]
+            time.sleep(0.2)
+        else:
+            raise AssertionError("dispatch never became ready")
+        assert "appeal_cases_dispatched_total" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert (tmp_path / "dispatch.db").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
