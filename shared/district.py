@@ -122,7 +122,7 @@ class District(_Entry):
                     unknown = sorted(set(member.skills) - known)
                     if unknown:
                         raise ValueError(f"streets[{i}].communities[{j}].members[{k}] ({member.id} {member.name}): "
-                                         f"unknown skills {unknown}; categories are {sorted(known)}")
+                                         f"unknown skills {unknown} (skills are category codes)")
         return self
 
     @property
