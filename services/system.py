@@ -39,17 +39,22 @@ class System:
         return next(s for s in self.services if s.name == name)
 
 
+def build_context(settings: Settings, *, district: District | None = None, clock: Clock | None = None,
+                  registry: CollectorRegistry | None = None) -> Context:
+    clock = clock or SystemClock()
+    tokens = TokenIssuer(settings.secret_key.get_secret_value(), timedelta(seconds=settings.token_ttl_seconds), clock)
+    return Context(settings=settings, district=district or load_district(settings.district_file),
+                   registry=registry or CollectorRegistry(), auth=Auth(tokens), clock=clock)
+
+
 def build_system(settings: Settings, names: Sequence[str] = SERVICE_NAMES, *, district: District | None = None,
                  clock: Clock | None = None, registry: CollectorRegistry | None = None) -> System:
     unknown = [n for n in names if n not in BUILDERS]
     if unknown:
         raise ValueError(f"unknown service {', '.join(unknown)}; choose from {', '.join(SERVICE_NAMES)}")
-    district = district or load_district(settings.district_file)
-    clock = clock or SystemClock()
-    tokens = TokenIssuer(settings.secret_key.get_secret_value(), timedelta(seconds=settings.token_ttl_seconds), clock)
-    context = Context(settings=settings, district=district, registry=registry or CollectorRegistry(),
-                      auth=Auth(tokens), clock=clock)
+    context = build_context(settings, district=district, clock=clock, registry=registry)
     services = [BUILDERS[name](context) for name in names]
     title = "Appeal loop" if len(services) > 1 else f"Appeal loop — {services[0].name}"
-    app = build_http_app(context, services, tokens=tokens, directory=UserDirectory(district), title=title)
+    app = build_http_app(context, services, tokens=context.auth.tokens,
+                         directory=UserDirectory(context.district), title=title)
     return System(context, services, app)

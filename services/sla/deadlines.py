@@ -5,9 +5,6 @@ from datetime import datetime
 
 from shared.events import CaseDispatched
 
-ACCEPT_KINDS = ("accept_warning", "accept")
-RESPOND_KINDS = ("respond_warning", "respond")
-
 
 @dataclass(frozen=True)
 class TimerPlan:

@@ -4,7 +4,7 @@ import structlog
 from faststream.kafka import KafkaBroker
 
 from services.sla import store
-from services.sla.deadlines import ACCEPT_KINDS, RESPOND_KINDS, plan_timers
+from services.sla.deadlines import plan_timers
 from shared import topics
 from shared.broker import consumer_options, declare_publications
 from shared.events import (
@@ -15,7 +15,6 @@ from shared.events import (
     SlaEvent,
     TaskClaimed,
     TaskEvent,
-    TaskResponded,
 )
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
@@ -36,7 +35,8 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
             await store.cancel(tx.session, str(event.case_id))
             if not isinstance(event, CaseDispatched):
                 return
-            for plan in plan_timers(event):
+            settled = await store.settled_stages(tx.session, str(event.case_id), event.generation)
+            for plan in (p for p in plan_timers(event) if p.stage not in settled):
                 tx.session.add(store.Timer(
                     case_id=str(event.case_id), correlation_id=str(event.correlation_id), kind=plan.kind,
                     stage=plan.stage, generation=event.generation, branch_code=event.branch_code,
@@ -46,11 +46,10 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
 
     @broker.subscriber(topics.TASK_EVENTS, **options, title="sla.tasks")
     async def on_task(event: TaskEvent) -> None:
-        kinds = ACCEPT_KINDS if isinstance(event, TaskClaimed) else RESPOND_KINDS if isinstance(
-            event, TaskResponded) else None
+        stages = ("accept",) if isinstance(event, TaskClaimed) else ("accept", "respond")
         async with uow.begin(event.event_id) as tx:
             if not tx.duplicate:
-                await store.cancel(tx.session, str(event.case_id), generation=event.generation, kinds=kinds)
+                await store.settle(tx.session, str(event.case_id), event.generation, stages)
 
     @broker.subscriber(topics.FEEDBACK_EVENTS, **options, title="sla.feedback")
     async def on_feedback(event: FeedbackEvent) -> None:

@@ -27,7 +27,32 @@ class Timer(SQLModel, table=True):
     fired_at: datetime | None = None
 
 
-TABLES = [Timer.__table__]
+class Settled(SQLModel, table=True):
+    """A stage that no longer needs a timer. Kept so that a claim seen before its own
+    dispatch (the two travel on different topics) still stops the timer being set."""
+
+    __tablename__ = "sla_settled"
+
+    case_id: str = Field(primary_key=True, max_length=36)
+    generation: int = Field(primary_key=True)
+    stage: str = Field(primary_key=True, max_length=16)
+
+
+TABLES = [Timer.__table__, Settled.__table__]
+
+
+async def settle(session: AsyncSession, case_id: str, generation: int, stages: tuple[str, ...]) -> None:
+    done = await settled_stages(session, case_id, generation)
+    for stage in set(stages) - done:
+        session.add(Settled(case_id=case_id, generation=generation, stage=stage))
+    kinds = tuple(kind for stage in stages for kind in (f"{stage}_warning", stage))
+    await cancel(session, case_id, generation=generation, kinds=kinds)
+
+
+async def settled_stages(session: AsyncSession, case_id: str, generation: int) -> set[str]:
+    rows = await session.execute(
+        select(Settled.stage).where(Settled.case_id == case_id, Settled.generation == generation))
+    return set(rows.scalars())
 
 
 async def cancel(session: AsyncSession, case_id: str, *, generation: int | None = None,
