@@ -31,6 +31,8 @@ from shared.settings import Settings
 log = structlog.get_logger()
 
 HANDLER_ATTEMPTS = 3
+BATCH_RECORDS = 500
+BATCH_WAIT_MS = 50
 HEADER_KEYS = ("event_id", "case_id", "correlation_id")
 
 
@@ -58,17 +60,18 @@ async def ensure_topics(bootstrap: str, partitions: int, names: Sequence[str] = 
                 await admin.close()
 
 
-def make_broker(settings: Settings, service: str, registry: CollectorRegistry) -> KafkaBroker:
+def make_broker(settings: Settings, service: str, registry: CollectorRegistry) -> tuple[KafkaBroker, "DeadLetters"]:
     quiet = logging.getLogger(f"appeal.faststream.{service}")
     quiet.setLevel(logging.WARNING)
     broker = KafkaBroker(
         settings.kafka_bootstrap or "127.0.0.1:9092", client_id=f"appeal-{service}", acks="all", logger=quiet
     )
-    broker.add_middleware(dead_letter_middleware(service, broker, registry))
+    dead_letters = DeadLetters(broker, service, registry)
+    broker.add_middleware(dead_letter_middleware(dead_letters))
     broker.publisher(topics.DEAD_LETTERS, title=f"{service}.dead_letters", schema=bytes,
                      description="The original bytes of a message that could not be processed; headers "
                                  "dlq_topic, dlq_partition, dlq_offset, dlq_consumer, dlq_error say why.")
-    return broker
+    return broker, dead_letters
 
 
 def declare_publications(broker: KafkaBroker, service: str, topic: str, schema: Any, description: str) -> None:
@@ -86,6 +89,12 @@ async def connect(broker: KafkaBroker) -> None:
     ):
         with attempt:
             await broker.start()
+
+
+def batch_options(settings: Settings, group_id: str) -> dict[str, Any]:
+    """For consumers that handle many events in one transaction: one commit per batch."""
+    return {**consumer_options(settings, group_id), "batch": True, "max_records": BATCH_RECORDS,
+            "batch_timeout_ms": BATCH_WAIT_MS}
 
 
 def consumer_options(settings: Settings, group_id: str) -> dict[str, Any]:
@@ -130,22 +139,50 @@ def _is_transient(error: BaseException) -> bool:
     return not isinstance(error, (ValidationError, ValueError, KeyError, TypeError, LookupError))
 
 
-def dead_letter_middleware(service: str, broker: KafkaBroker, registry: CollectorRegistry) -> type[BaseMiddleware]:
+class DeadLetters:
+    """Parks a message that cannot be processed on ``appeal.dlq``: original bytes, and
+    headers naming where it came from and why it failed."""
+
+    def __init__(self, broker: KafkaBroker, service: str, registry: CollectorRegistry) -> None:
+        self._broker = broker
+        self.service = service
+        self._count = dead_letter_counter(registry)
+
+    async def park(self, record: Any, error: Exception) -> None:
+        reason = f"{type(error).__name__}: {error}"[:2000]
+        log.error("message_dead_lettered", topic=record.topic, partition=record.partition, offset=record.offset,
+                  error=reason)
+        await self._broker.publish(
+            record.value,
+            topics.DEAD_LETTERS,
+            key=record.key,
+            headers={
+                "dlq_topic": record.topic,
+                "dlq_partition": str(record.partition),
+                "dlq_offset": str(record.offset),
+                "dlq_consumer": self.service,
+                "dlq_error": reason,
+            },
+        )
+        self._count.labels(self.service, record.topic).inc()
+
+
+def dead_letter_middleware(dead_letters: DeadLetters) -> type[BaseMiddleware]:
     """Retries a failing message a few times, then parks it on ``appeal.dlq``.
 
     Bad input (unparseable, invalid) goes straight to the dead-letter topic; other
-    errors get bounded retries first. If the dead-letter publish itself fails the error
-    propagates, the offset is not committed and the message comes back.
+    errors get bounded retries first. A batch that still fails parks each of its records.
+    If the dead-letter publish itself fails the error propagates, the offset is not
+    committed and the message comes back.
     """
-
-    dead_letters = dead_letter_counter(registry)
 
     class DeadLetterMiddleware(BaseMiddleware):
         async def consume_scope(self, call_next, msg):
-            record = msg.raw_message
-            headers = dict(getattr(msg, "headers", {}) or {})
+            raw = msg.raw_message
+            records = list(raw) if isinstance(raw, (list, tuple)) else [raw]
+            headers = dict(getattr(msg, "headers", {}) or {}) if len(records) == 1 else {}
             structlog.contextvars.bind_contextvars(
-                service=service, **{k: headers[k] for k in HEADER_KEYS if k in headers}
+                service=dead_letters.service, **{k: headers[k] for k in HEADER_KEYS if k in headers}
             )
             try:
                 async for attempt in AsyncRetrying(
@@ -157,28 +194,10 @@ def dead_letter_middleware(service: str, broker: KafkaBroker, registry: Collecto
                     with attempt:
                         return await call_next(msg)
             except Exception as error:
-                await _dead_letter(broker, service, record, msg.body, error)
-                dead_letters.labels(service, record.topic).inc()
+                for record in records:
+                    await dead_letters.park(record, error)
                 return None
             finally:
-                structlog.contextvars.unbind_contextvars(service, *HEADER_KEYS)
+                structlog.contextvars.unbind_contextvars("service", *HEADER_KEYS)
 
     return DeadLetterMiddleware
-
-
-async def _dead_letter(broker: KafkaBroker, service: str, record: Any, body: bytes, error: Exception) -> None:
-    reason = f"{type(error).__name__}: {error}"[:2000]
-    log.error("message_dead_lettered", topic=record.topic, partition=record.partition, offset=record.offset,
-              error=reason)
-    await broker.publish(
-        body,
-        topics.DEAD_LETTERS,
-        key=record.key,
-        headers={
-            "dlq_topic": record.topic,
-            "dlq_partition": str(record.partition),
-            "dlq_offset": str(record.offset),
-            "dlq_consumer": service,
-            "dlq_error": reason,
-        },
-    )

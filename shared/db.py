@@ -47,10 +47,13 @@ class Database:
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.schema = None if self.is_sqlite else schema
         options = {"schema_translate_map": {None: self.schema}} if self.schema else {}
-        connect_args = {"timeout": 30} if self.is_sqlite else {}
-        self.engine: AsyncEngine = create_async_engine(
-            url, execution_options=options, connect_args=connect_args, pool_pre_ping=not self.is_sqlite
-        )
+        if self.is_sqlite:
+            # One connection, queued for in the event loop: SQLite has one writer anyway, and
+            # waiting in its busy handler (sleeps of up to 25 ms) would starve every consumer.
+            engine_args = {"connect_args": {"timeout": 30}, "pool_size": 1, "max_overflow": 0, "pool_timeout": 120}
+        else:
+            engine_args = {"pool_pre_ping": True}
+        self.engine: AsyncEngine = create_async_engine(url, execution_options=options, **engine_args)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)

@@ -7,6 +7,7 @@ transactions are needed, which is why the same code is right on any Kafka-protoc
 """
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
@@ -73,10 +74,11 @@ class OutboxRelay:
     async def run(self) -> None:
         failures = 0
         while True:
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self._poll_seconds)
-            except TimeoutError:
-                pass
+            # Not asyncio.wait_for: on Python 3.11 it swallows a cancel that arrives as the
+            # event is set, and the relay would then outlive its service's stop().
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_seconds):
+                    await self._wakeup.wait()
             self._wakeup.clear()
             try:
                 await self.drain()

@@ -16,7 +16,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from shared.auth import Auth
-from shared.broker import connect, consumers_assigned, ensure_topics, make_broker, publish_outbox
+from shared.broker import DeadLetters, connect, consumers_assigned, ensure_topics, make_broker, publish_outbox
 from shared.clock import Clock
 from shared.db import Database, service_url
 from shared.district import District
@@ -27,6 +27,7 @@ from shared.settings import Settings
 log = structlog.get_logger()
 
 Worker = Callable[[], Awaitable[None]]
+STOP_TIMEOUT_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class Service:
     db: Database
     relay: OutboxRelay
     uow: UnitOfWork
+    dead_letters: DeadLetters
     routers: list[APIRouter] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -63,9 +65,10 @@ class Service:
         """The parts every service has: its database, broker client, outbox relay and unit of work."""
         settings = context.settings
         db = service_database(settings, name, tables, database_url)
-        broker = make_broker(settings, name, context.registry)
+        broker, dead_letters = make_broker(settings, name, context.registry)
         relay = OutboxRelay(db, lambda rows: publish_outbox(broker, rows), poll_seconds=settings.outbox_poll_seconds)
-        return cls(name=name, broker=broker, db=db, relay=relay, uow=UnitOfWork(db, relay, consumer=name))
+        return cls(name=name, broker=broker, db=db, relay=relay, uow=UnitOfWork(db, relay, consumer=name),
+                   dead_letters=dead_letters)
 
     async def start(self, settings: Settings) -> None:
         await self.db.create_tables()
@@ -98,7 +101,10 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
-        await self.broker.stop()
+        try:
+            await asyncio.wait_for(self.broker.stop(), timeout=STOP_TIMEOUT_SECONDS)
+        except TimeoutError:
+            log.warning("broker_stop_timed_out", service=self.name, timeout_s=STOP_TIMEOUT_SECONDS)
         await self.db.dispose()
         self._started = False
         log.info("service_stopped", service=self.name)

@@ -14,7 +14,7 @@ OPEN_CASES_REFRESH_SECONDS = 5.0
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
     service = Service.assemble(NAME, context, TABLES, database_url)
     metrics = IntakeMetrics.register(context.registry)
-    handlers.subscribe(service.broker, service.uow, context, metrics)
+    handlers.subscribe(service.broker, service.uow, context, metrics, service.dead_letters)
     service.routers.append(api.build_router(service.uow, context, metrics))
 
     async def refresh_open_cases() -> None:

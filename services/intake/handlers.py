@@ -2,21 +2,23 @@
 for the case timeline."""
 
 import structlog
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, KafkaMessage
+from pydantic import ValidationError
 
 from services.intake.metrics import IntakeMetrics
 from services.intake.registration import register
 from services.intake.store import project
 from shared import topics
-from shared.broker import consumer_options, declare_publications
-from shared.events import CaseEvent, CaseRegistered, InboundReport
+from shared.broker import DeadLetters, batch_options, consumer_options, declare_publications
+from shared.events import CaseRegistered, InboundReport, case_event_adapter
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
 
 log = structlog.get_logger()
 
 
-def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: IntakeMetrics) -> None:
+def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: IntakeMetrics,
+              dead_letters: DeadLetters) -> None:
     options = consumer_options(context.settings, "appeal-intake")
     declare_publications(broker, "intake", topics.CASE_REGISTERED, CaseRegistered,
                          "A case was registered; keyed by case id.")
@@ -33,8 +35,16 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: I
         else:
             log.info("duplicate_report_ignored", case_id=outcome.case.case_id, external_id=report.external_id)
 
-    @broker.subscriber(*topics.CASE_EVENT_TOPICS, **consumer_options(context.settings, "appeal-intake-timeline"),
+    @broker.subscriber(*topics.CASE_EVENT_TOPICS, **batch_options(context.settings, "appeal-intake-timeline"),
                        title="intake.timeline", description="Every case event, onto the case's timeline.")
-    async def on_case_event(event: CaseEvent) -> None:
+    async def on_case_events(_bodies: list[bytes], message: KafkaMessage) -> None:
+        events = []
+        for record in message.raw_message:
+            try:
+                events.append(case_event_adapter.validate_json(record.value))
+            except ValidationError as error:
+                await dead_letters.park(record, error)
         async with uow.begin() as tx:
-            await project(tx.session, event, context.clock.now())
+            now = context.clock.now()
+            for event in events:
+                await project(tx.session, event, now)

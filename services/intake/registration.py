@@ -3,6 +3,8 @@
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
+
 from services.intake.classify import case_number, check_grid, decide_category_and_priority, new_tracking_code
 from services.intake.store import Case, find_by_external_id
 from shared.clock import Clock
@@ -35,8 +37,16 @@ async def register(
         citizen_phone=report.citizen_phone, grid_code=report.grid_code, address=report.address, lat=report.lat,
         lon=report.lon, created_at=now, correlation_id=str(uuid.uuid4()),
     )
-    tx.session.add(case)
-    await tx.session.flush()
+    try:
+        async with tx.session.begin_nested():
+            tx.session.add(case)
+    except IntegrityError:
+        # Another transaction registered the same external_id between our lookup and our
+        # insert (PostgreSQL runs them side by side): its case is this report's case.
+        existing = external_id and await find_by_external_id(tx.session, external_id)
+        if not existing:
+            raise
+        return Registration(existing, created=False)
     case.case_no = case_number(district.district.code, now, case.seq or 0)
     tx.emit(CaseRegistered(
         event_id=event_id_for(case_id, "registered"), occurred_at=now, case_id=case_id,
