@@ -138,7 +138,7 @@ async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord]:
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
         records: list[ConsumerRecord] = []
-        while any(await consumer.position(tp) < end for tp, end in ends.items()):
+        while any([await consumer.position(tp) < end for tp, end in ends.items()]):
             batches = await consumer.getmany(*partitions, timeout_ms=500)
             records.extend(r for batch in batches.values() for r in batch)
         return records
