@@ -164,7 +164,21 @@ class SlaWarning(Envelope):
     deadline: datetime
 
 
+class SlaDeadlineReached(Envelope):
+    """A timer fell due. Whether it is a breach is the claim service's decision: the task
+    row there is what a claim or a response races against."""
+
+    type: Literal["sla.deadline_reached"] = "sla.deadline_reached"
+    generation: int
+    stage: SlaStage
+    branch_code: str
+    deadline: datetime
+
+
 class SlaBreached(Envelope):
+    """A deadline missed, confirmed against the task: never for a generation whose claim
+    (or response) committed first."""
+
     type: Literal["sla.breached"] = "sla.breached"
     generation: int
     stage: SlaStage
@@ -205,15 +219,15 @@ class CaseReopened(Envelope):
 
 DispatchEvent = Annotated[CaseDispatched | CaseEscalated, Field(discriminator="type")]
 TaskEvent = Annotated[
-    TaskClaimed | TaskResponded | TaskResolved | TaskReturned | TaskExpired, Field(discriminator="type")
+    TaskClaimed | TaskResponded | TaskResolved | TaskReturned | TaskExpired | SlaBreached, Field(discriminator="type")
 ]
-SlaEvent = Annotated[SlaWarning | SlaBreached, Field(discriminator="type")]
+SlaEvent = Annotated[SlaWarning | SlaDeadlineReached, Field(discriminator="type")]
 FeedbackEvent = Annotated[
     FeedbackRecorded | MemberEvaluated | CaseClosed | CaseReopened, Field(discriminator="type")
 ]
 CaseEvent = Annotated[
     CaseRegistered | CaseDispatched | CaseEscalated | TaskClaimed | TaskResponded | TaskResolved
-    | TaskReturned | TaskExpired | SlaWarning | SlaBreached | FeedbackRecorded | MemberEvaluated
+    | TaskReturned | TaskExpired | SlaWarning | SlaDeadlineReached | SlaBreached | FeedbackRecorded | MemberEvaluated
     | CaseClosed | CaseReopened,
     Field(discriminator="type"),
 ]
@@ -230,7 +244,8 @@ TOPIC_MAP = topics.TopicMap(
         "task.returned": topics.TASK_EVENTS,
         "task.expired": topics.TASK_EVENTS,
         "sla.warning": topics.SLA_EVENTS,
-        "sla.breached": topics.SLA_EVENTS,
+        "sla.deadline_reached": topics.SLA_EVENTS,
+        "sla.breached": topics.TASK_EVENTS,
         "feedback.recorded": topics.FEEDBACK_EVENTS,
         "member.evaluated": topics.FEEDBACK_EVENTS,
         "case.closed": topics.FEEDBACK_EVENTS,

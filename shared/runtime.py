@@ -43,7 +43,7 @@ class Context:
 
 def service_database(settings: Settings, name: str, tables: list, database_url: str | None = None) -> Database:
     """The service's own tables plus its outbox and processed-event record."""
-    url = database_url or service_url(settings.database_url, settings.data_dir, name)
+    url = service_url(database_url or settings.database_url, settings.data_dir, name)
     return Database(url, [*tables, OutboxMessage.__table__, ProcessedEvent.__table__], schema=f"appeal_{name}")
 
 

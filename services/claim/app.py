@@ -11,7 +11,8 @@ NAME = "claim"
 
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
     service = Service.assemble(NAME, context, TABLES, database_url)
-    handlers.subscribe(service.broker, service.uow, context)
-    board = TaskBoard(service.uow, context.clock, ClaimMetrics.register(context.registry))
+    metrics = ClaimMetrics.register(context.registry)
+    handlers.subscribe(service.broker, service.uow, context, metrics)
+    board = TaskBoard(service.uow, context.clock, metrics)
     service.routers.append(api.build_router(board, context))
     return service

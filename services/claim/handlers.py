@@ -1,26 +1,27 @@
-"""Claim's subscribers: dispatches put tasks on a branch's board; SLA events mark them,
-and an accept breach takes back a task nobody claimed."""
-
-import uuid
+"""Claim's subscribers: dispatches put tasks on a branch's board; SLA warnings mark them;
+a deadline reached becomes a breach only if the task has not met it first."""
 
 import structlog
 from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claim import store
+from services.claim.breaches import PENDING_STATUS, confirm_breach
+from services.claim.metrics import ClaimMetrics
 from shared import topics
 from shared.broker import consumer_options, declare_publications
-from shared.events import CaseDispatched, DispatchEvent, SlaBreached, SlaEvent, TaskEvent, TaskExpired, event_id_for
+from shared.events import CaseDispatched, DispatchEvent, SlaEvent, SlaWarning, TaskEvent
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
 
 log = structlog.get_logger()
 
 
-def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
+def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: ClaimMetrics) -> None:
     options = consumer_options(context.settings, "appeal-claim")
     declare_publications(broker, "claim", topics.TASK_EVENTS, TaskEvent,
-                         "Members claimed, responded, resolved or returned a task; or it expired unclaimed.")
+                         "Members claimed, responded, resolved or returned a task; a deadline was missed "
+                         "(sla.breached) or a task expired unclaimed.")
 
     @broker.subscriber(topics.CASE_DISPATCH, **options, title="claim.dispatch")
     async def on_dispatch(event: DispatchEvent) -> None:
@@ -43,17 +44,17 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
             task = None if tx.duplicate else await store.find(tx.session, str(event.case_id))
             if task is None or task.generation != event.generation:
                 return
-            task.warning = f"{event.stage}_{'breached' if isinstance(event, SlaBreached) else 'warning'}"
-            if not (isinstance(event, SlaBreached) and event.stage == "accept"):
+            if isinstance(event, SlaWarning):
+                if task.status == PENDING_STATUS[event.stage]:
+                    task.warning = f"{event.stage}_warning"
                 return
-            if not await store.move(tx.session, task, ("open",), {"status": "expired"}):
-                log.info("stale_accept_breach", case_id=task.case_id, status=task.status)
+            breach = await confirm_breach(tx.session, task, event, context.clock.now())
+            if breach is None:
+                log.info("deadline_met_first", case_id=task.case_id, stage=event.stage, status=task.status)
                 return
-            case_id = uuid.UUID(task.case_id)
-            tx.emit(TaskExpired(event_id=event_id_for(case_id, "expired", task.generation), case_id=case_id,
-                                correlation_id=uuid.UUID(task.correlation_id), occurred_at=context.clock.now(),
-                                generation=task.generation, branch_code=task.branch_code or ""))
-        log.info("task_expired", case_id=str(event.case_id), generation=event.generation)
+            tx.emit(*breach)
+        metrics.breaches.labels(event.stage, event.branch_code).inc()
+        log.info("sla_breached", case_id=str(event.case_id), stage=event.stage, generation=event.generation)
 
 
 async def _replace(session: AsyncSession, task: store.Task | None, event: DispatchEvent, fields: dict) -> None:

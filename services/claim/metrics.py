@@ -10,6 +10,7 @@ class ClaimMetrics:
     accept_seconds: Histogram
     respond_seconds: Histogram
     moves: Counter
+    breaches: Counter
 
     @classmethod
     def register(cls, registry: CollectorRegistry) -> "ClaimMetrics":
@@ -20,4 +21,6 @@ class ClaimMetrics:
                                       buckets=SLA_BUCKETS, registry=registry),
             moves=Counter("appeal_task_moves", "Task transitions by members.", ["move", "outcome"],
                           registry=registry),
+            breaches=Counter("appeal_sla_breaches", "Deadlines missed, confirmed against the task.",
+                             ["stage", "branch"], registry=registry),
         )

@@ -1,4 +1,4 @@
-"""The firing loop: due timer rows become warning and breach events, once each.
+"""The firing loop: due timer rows become warning and deadline events, once each.
 
 Rows are claimed, marked fired and turned into outbox rows in one transaction, under
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so replicas share the work without overlap;
@@ -14,7 +14,7 @@ import structlog
 from services.sla import store
 from services.sla.metrics import SlaMetrics
 from shared.clock import Clock, as_utc
-from shared.events import Envelope, SlaBreached, SlaWarning, event_id_for
+from shared.events import Envelope, SlaDeadlineReached, SlaWarning, event_id_for
 from shared.idempotency import UnitOfWork
 
 log = structlog.get_logger()
@@ -23,7 +23,7 @@ BATCH = 500
 
 def timer_event(timer: store.Timer, now: datetime) -> Envelope:
     case_id = uuid.UUID(timer.case_id)
-    event_type = SlaWarning if timer.kind.endswith("_warning") else SlaBreached
+    event_type = SlaWarning if timer.kind.endswith("_warning") else SlaDeadlineReached
     return event_type(
         event_id=event_id_for(case_id, timer.kind, timer.generation), case_id=case_id,
         correlation_id=uuid.UUID(timer.correlation_id), occurred_at=now, generation=timer.generation,
@@ -58,7 +58,7 @@ class FiringLoop:
 
     def _observe(self, timer: store.Timer, now: datetime) -> None:
         self.metrics.lag.observe(max((now - as_utc(timer.due_at)).total_seconds(), 0.0))
-        counter = self.metrics.warnings if timer.kind.endswith("_warning") else self.metrics.breaches
+        counter = self.metrics.warnings if timer.kind.endswith("_warning") else self.metrics.deadlines
         counter.labels(timer.stage, timer.branch_code).inc()
         log.info("sla_timer_fired", case_id=timer.case_id, kind=timer.kind, generation=timer.generation,
                  lag_s=round((now - as_utc(timer.due_at)).total_seconds(), 3))

@@ -12,6 +12,7 @@ from shared.events import (
     CaseDispatched,
     DispatchEvent,
     FeedbackEvent,
+    SlaBreached,
     SlaEvent,
     TaskClaimed,
     TaskEvent,
@@ -25,7 +26,7 @@ log = structlog.get_logger()
 def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
     options = consumer_options(context.settings, "appeal-sla")
     declare_publications(broker, "sla", topics.SLA_EVENTS, SlaEvent,
-                         "A warning before, or a breach of, an accept or respond deadline.")
+                         "A warning before an accept or respond deadline, and the deadline reached.")
 
     @broker.subscriber(topics.CASE_DISPATCH, **options, title="sla.dispatch")
     async def on_dispatch(event: DispatchEvent) -> None:
@@ -46,6 +47,8 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
 
     @broker.subscriber(topics.TASK_EVENTS, **options, title="sla.tasks")
     async def on_task(event: TaskEvent) -> None:
+        if isinstance(event, SlaBreached):
+            return
         stages = ("accept",) if isinstance(event, TaskClaimed) else ("accept", "respond")
         async with uow.begin(event.event_id) as tx:
             if not tx.duplicate:

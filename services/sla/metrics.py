@@ -7,7 +7,7 @@ from shared.metrics import LAG_BUCKETS
 
 @dataclass(frozen=True)
 class SlaMetrics:
-    breaches: Counter
+    deadlines: Counter
     warnings: Counter
     lag: Histogram
     pending: Gauge
@@ -16,7 +16,8 @@ class SlaMetrics:
     @classmethod
     def register(cls, registry: CollectorRegistry) -> "SlaMetrics":
         return cls(
-            breaches=Counter("appeal_sla_breaches", "Deadlines missed.", ["stage", "branch"], registry=registry),
+            deadlines=Counter("appeal_sla_deadlines_reached", "Deadline timers fired (breach or not is "
+                              "decided against the task).", ["stage", "branch"], registry=registry),
             warnings=Counter("appeal_sla_warnings", "Warnings before a deadline.", ["stage", "branch"],
                              registry=registry),
             lag=Histogram("appeal_sla_timer_lag_seconds", "How late a timer fired after its due time.",

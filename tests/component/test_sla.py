@@ -5,7 +5,7 @@ from services.sla.firing import FiringLoop
 from services.sla.metrics import SlaMetrics
 from services.sla.store import Timer
 from shared import topics
-from shared.events import SlaBreached, SlaWarning, case_event_adapter
+from shared.events import SlaDeadlineReached, SlaWarning, case_event_adapter
 from tests.component.conftest import outbox
 from tests.unit.factories import T0, make_claimed, make_dispatched
 
@@ -41,7 +41,7 @@ async def test_due_timers_fire_once_each_into_the_outbox(service_under_test, clo
         assert await loop.fire_due() == 2
         assert await loop.fire_due() == 0
         events = [case_event_adapter.validate_json(row.payload) for row in await outbox(service)]
-        assert [type(e) for e in events] == [SlaWarning, SlaBreached]
+        assert [type(e) for e in events] == [SlaWarning, SlaDeadlineReached]
         assert {e.stage for e in events} == {"accept"} and all(e.generation == 1 for e in events)
         assert await timers(service) == {"accept_warning": "fired", "accept": "fired",
                                          "respond_warning": "pending", "respond": "pending"}

@@ -1,0 +1,37 @@
+"""Deciding a breach against the task row, so a deadline and the member racing it are
+settled by whichever commits first.
+
+Both sides move the task with a conditional UPDATE from the same status: a claim from
+``open``, an accept breach from ``open``; a response from ``claimed``, a respond breach
+from ``claimed``. Exactly one of each pair changes the row, so a generation never has
+both a successful claim and an accept breach.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.claim import store
+from shared.events import Envelope, SlaBreached, SlaDeadlineReached, TaskExpired, event_id_for
+
+PENDING_STATUS = {"accept": "open", "respond": "claimed"}
+"""The task status in which each stage is still unmet."""
+
+
+async def confirm_breach(session: AsyncSession, task: store.Task, due: SlaDeadlineReached,
+                         now: datetime) -> list[Envelope] | None:
+    """The events of a confirmed breach, or None if the task met the deadline first."""
+    changes = {"warning": f"{due.stage}_breached"}
+    if due.stage == "accept":
+        changes["status"] = "expired"
+    if not await store.move(session, task, (PENDING_STATUS[due.stage],), changes):
+        return None
+    case_id = uuid.UUID(task.case_id)
+    common = {"case_id": case_id, "correlation_id": uuid.UUID(task.correlation_id), "occurred_at": now,
+              "generation": task.generation, "branch_code": task.branch_code or ""}
+    events: list[Envelope] = [SlaBreached(event_id=event_id_for(case_id, f"{due.stage}_breached", task.generation),
+                                          stage=due.stage, deadline=due.deadline, **common)]
+    if due.stage == "accept":
+        events.append(TaskExpired(event_id=event_id_for(case_id, "expired", task.generation), **common))
+    return events
