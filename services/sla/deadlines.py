@@ -3,8 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.events import CaseDispatched
-
 
 @dataclass(frozen=True)
 class TimerPlan:
@@ -18,11 +16,12 @@ class TimerPlan:
         return self.kind.endswith("_warning")
 
 
-def plan_timers(dispatch: CaseDispatched) -> list[TimerPlan]:
-    start = dispatch.occurred_at
+def plan_timers(start: datetime, accept_deadline: datetime, respond_deadline: datetime,
+                warn_at: float) -> list[TimerPlan]:
+    """Deadlines count from dispatch (``start``); each warning falls at ``warn_at`` of its interval."""
     plans = []
-    for stage, deadline in (("accept", dispatch.accept_deadline), ("respond", dispatch.respond_deadline)):
-        warn = start + (deadline - start) * dispatch.warn_at
+    for stage, deadline in (("accept", accept_deadline), ("respond", respond_deadline)):
+        warn = start + (deadline - start) * warn_at
         plans.append(TimerPlan(f"{stage}_warning", stage, warn, deadline))
         plans.append(TimerPlan(stage, stage, deadline, deadline))
     return plans

@@ -10,6 +10,8 @@ import uuid
 from datetime import datetime
 
 import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.sla import store
 from services.sla.metrics import SlaMetrics
@@ -32,11 +34,16 @@ def timer_event(timer: store.Timer, now: datetime) -> Envelope:
 
 
 class FiringLoop:
-    def __init__(self, uow: UnitOfWork, clock: Clock, metrics: SlaMetrics, *, poll_seconds: float) -> None:
+    """``database_time``: compare due times with the database server's clock, the one
+    clock every replica shares (PostgreSQL); otherwise with ``clock``."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, metrics: SlaMetrics, *, poll_seconds: float,
+                 database_time: bool = False) -> None:
         self.uow = uow
         self.clock = clock
         self.metrics = metrics
         self.poll_seconds = poll_seconds
+        self.database_time = database_time
 
     async def run(self) -> None:
         while True:
@@ -45,9 +52,14 @@ class FiringLoop:
             if fired < BATCH:
                 await asyncio.sleep(await self._pause())
 
+    async def _now(self, session: AsyncSession) -> datetime:
+        if self.database_time:
+            return as_utc((await session.execute(text("SELECT clock_timestamp()"))).scalar_one())
+        return self.clock.now()
+
     async def fire_due(self) -> int:
-        now = self.clock.now()
         async with self.uow.begin() as tx:
+            now = await self._now(tx.session)
             due = await store.claim_due(tx.session, now, BATCH, lock=not self.uow.db.is_sqlite)
             for timer in due:
                 timer.state, timer.fired_at = "fired", now
@@ -64,9 +76,11 @@ class FiringLoop:
                  lag_s=round((now - as_utc(timer.due_at)).total_seconds(), 3))
 
     async def _pause(self) -> float:
+        """Sleep until the next due time, at most ``poll_seconds``: a timer set while we
+        sleep is at most that late."""
         async with self.uow.db.session() as session:
             upcoming = await store.next_due(session)
-            self.metrics.pending.set(await store.pending_count(session))
+            now = await self._now(session)
         if upcoming is None:
             return self.poll_seconds
-        return min(self.poll_seconds, max((as_utc(upcoming) - self.clock.now()).total_seconds(), 0.01))
+        return min(self.poll_seconds, max((as_utc(upcoming) - now).total_seconds(), 0.01))

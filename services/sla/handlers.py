@@ -4,7 +4,6 @@ import structlog
 from faststream.kafka import KafkaBroker
 
 from services.sla import store
-from services.sla.deadlines import plan_timers
 from shared import topics
 from shared.broker import consumer_options, declare_publications
 from shared.events import (
@@ -34,15 +33,24 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
             if tx.duplicate:
                 return
             await store.cancel(tx.session, str(event.case_id))
-            if not isinstance(event, CaseDispatched):
+            watch = await tx.session.get(store.Watch, str(event.case_id))
+            if watch is not None and watch.generation > event.generation:
                 return
-            settled = await store.settled_stages(tx.session, str(event.case_id), event.generation)
-            for plan in (p for p in plan_timers(event) if p.stage not in settled):
-                tx.session.add(store.Timer(
-                    case_id=str(event.case_id), correlation_id=str(event.correlation_id), kind=plan.kind,
-                    stage=plan.stage, generation=event.generation, branch_code=event.branch_code,
-                    due_at=plan.due_at, deadline=plan.deadline,
-                ))
+            if not isinstance(event, CaseDispatched):
+                if watch is not None:
+                    watch.open = False
+                return
+            fields = dict(correlation_id=str(event.correlation_id), generation=event.generation,
+                          branch_code=event.branch_code, dispatched_at=event.occurred_at,
+                          accept_deadline=event.accept_deadline, respond_deadline=event.respond_deadline,
+                          warn_at=event.warn_at, open=True)
+            if watch is None:
+                watch = store.Watch(case_id=str(event.case_id), **fields)
+                tx.session.add(watch)
+            else:
+                for name, value in fields.items():
+                    setattr(watch, name, value)
+            await store.set_timers(tx.session, watch)
         log.info("sla_timers_set", case_id=str(event.case_id), generation=event.generation)
 
     @broker.subscriber(topics.TASK_EVENTS, **options, title="sla.tasks")
@@ -61,3 +69,6 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
         async with uow.begin(event.event_id) as tx:
             if not tx.duplicate:
                 await store.cancel(tx.session, str(event.case_id))
+                watch = await tx.session.get(store.Watch, str(event.case_id))
+                if watch is not None and watch.generation == event.generation:
+                    watch.open = False

@@ -11,7 +11,9 @@ class SlaMetrics:
     warnings: Counter
     lag: Histogram
     pending: Gauge
+    overdue: Gauge
     last_poll: Gauge
+    audited: Gauge
 
     @classmethod
     def register(cls, registry: CollectorRegistry) -> "SlaMetrics":
@@ -23,6 +25,10 @@ class SlaMetrics:
             lag=Histogram("appeal_sla_timer_lag_seconds", "How late a timer fired after its due time.",
                           buckets=LAG_BUCKETS, registry=registry),
             pending=Gauge("appeal_sla_timers_pending", "Timers waiting to fire.", registry=registry),
+            overdue=Gauge("appeal_sla_timers_overdue", "Pending timers more than a few seconds past due.",
+                          registry=registry),
             last_poll=Gauge("appeal_sla_last_poll_timestamp_seconds", "When the firing loop last finished a poll.",
                             registry=registry),
+            audited=Gauge("appeal_sla_last_audit_timestamp_seconds", "When the auditor last checked the timers.",
+                          registry=registry),
         )

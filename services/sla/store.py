@@ -6,6 +6,9 @@ from sqlalchemy import Index, UniqueConstraint, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from services.sla.deadlines import plan_timers
+from shared.clock import as_utc
+
 
 class Timer(SQLModel, table=True):
     __tablename__ = "sla_timer"
@@ -27,6 +30,23 @@ class Timer(SQLModel, table=True):
     fired_at: datetime | None = None
 
 
+class Watch(SQLModel, table=True):
+    """The case's current dispatch as the clock sees it: what its timers are made from,
+    so the auditor can rebuild a missing one."""
+
+    __tablename__ = "sla_watch"
+
+    case_id: str = Field(primary_key=True, max_length=36)
+    correlation_id: str = Field(max_length=36)
+    generation: int
+    branch_code: str = Field(max_length=32)
+    dispatched_at: datetime
+    accept_deadline: datetime
+    respond_deadline: datetime
+    warn_at: float
+    open: bool = Field(default=True, index=True)
+
+
 class Settled(SQLModel, table=True):
     """A stage that no longer needs a timer. Kept so that a claim seen before its own
     dispatch (the two travel on different topics) still stops the timer being set."""
@@ -38,7 +58,47 @@ class Settled(SQLModel, table=True):
     stage: str = Field(primary_key=True, max_length=16)
 
 
-TABLES = [Timer.__table__, Settled.__table__]
+TABLES = [Timer.__table__, Watch.__table__, Settled.__table__]
+
+
+async def set_timers(session: AsyncSession, watch: Watch, *, only_missing: bool = False) -> int:
+    """Timer rows for every stage of the watched dispatch not yet settled."""
+    settled = await settled_stages(session, watch.case_id, watch.generation)
+    existing = set()
+    if only_missing:
+        rows = await session.execute(select(Timer.kind).where(
+            Timer.case_id == watch.case_id, Timer.generation == watch.generation))
+        existing = set(rows.scalars())
+    plans = plan_timers(as_utc(watch.dispatched_at), as_utc(watch.accept_deadline), as_utc(watch.respond_deadline),
+                        watch.warn_at)
+    added = 0
+    for plan in plans:
+        if plan.stage in settled or plan.kind in existing:
+            continue
+        session.add(Timer(case_id=watch.case_id, correlation_id=watch.correlation_id, kind=plan.kind,
+                          stage=plan.stage, generation=watch.generation, branch_code=watch.branch_code,
+                          due_at=plan.due_at, deadline=plan.deadline))
+        added += 1
+    return added
+
+
+async def unwatched_stages(session: AsyncSession, limit: int = 500) -> list[Watch]:
+    """Open dispatches with an unsettled stage that has no timer row at all (a timer
+    that never got written is the one failure the firing loop cannot see)."""
+    found: list[Watch] = []
+    for stage in ("accept", "respond"):
+        timer = select(Timer.id).where(Timer.case_id == Watch.case_id, Timer.generation == Watch.generation,
+                                       Timer.kind == stage).exists()
+        settled = select(Settled.stage).where(Settled.case_id == Watch.case_id,
+                                              Settled.generation == Watch.generation, Settled.stage == stage).exists()
+        rows = await session.execute(select(Watch).where(Watch.open, ~timer, ~settled).limit(limit))
+        found.extend(rows.scalars())
+    return list({w.case_id: w for w in found}.values())
+
+
+async def overdue_count(session: AsyncSession, before: datetime) -> int:
+    return (await session.execute(
+        select(func.count()).where(Timer.state == "pending", Timer.due_at < before))).scalar_one()
 
 
 async def settle(session: AsyncSession, case_id: str, generation: int, stages: tuple[str, ...]) -> None:

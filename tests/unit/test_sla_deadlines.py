@@ -3,8 +3,12 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.sla.deadlines import plan_timers
+from services.sla.deadlines import plan_timers as plan_from_times
 from tests.unit.factories import T0, make_dispatched
+
+
+def plan_timers(dispatch):
+    return plan_from_times(dispatch.occurred_at, dispatch.accept_deadline, dispatch.respond_deadline, dispatch.warn_at)
 
 
 def test_normal_dispatch_plans_four_timers_from_dispatch_time():
