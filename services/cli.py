@@ -1,6 +1,7 @@
 """The `appeal` command."""
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -8,6 +9,8 @@ import typer
 from pydantic import ValidationError
 
 from services.dev import StartupError, run_dev, run_service
+from services.intake.report import render_csv, render_table
+from services.intake.reporting import gather_report
 from services.system import SERVICE_NAMES
 from shared.district import DistrictError
 from shared.settings import Settings
@@ -63,6 +66,32 @@ def run(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICE
         typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     _run(run_service(settings, service))
+
+
+@app.command()
+def report(
+    since: Annotated[str | None, typer.Option(help="Only cases registered on or after this date (YYYY-MM-DD, UTC).")] = None,
+    street: Annotated[str | None, typer.Option(help="Only cases of this street's branches or escalated to it.")] = None,
+    csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row instead of a table.")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the SQLite files are (default .appeal).")] = None,
+) -> None:
+    """SLA outcomes per branch (响应率, 1h响应率, 解决率, 满意率) from the intake database
+    named by APPEAL_DATABASE_URL, or the data dir's SQLite."""
+    try:
+        settings = _settings(data_dir=data_dir)
+        start = _parse_date(since) if since is not None else None
+        result = asyncio.run(gather_report(settings, since=start, street_code=street))
+    except (StartupError, DistrictError, ValueError) as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(render_csv(result) if csv else render_table(result), nl=False)
+
+
+def _parse_date(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise ValueError(f"--since must be a date like 2026-11-01, not {text!r}") from None
 
 
 def main() -> None:

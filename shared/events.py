@@ -164,6 +164,19 @@ class SlaWarning(Envelope):
     deadline: datetime
 
 
+class SlaExtended(Envelope):
+    """A supervisor moved a deadline (延期)."""
+
+    type: Literal["sla.extended"] = "sla.extended"
+    generation: int
+    stage: SlaStage
+    branch_code: str
+    deadline: datetime = Field(description="The new deadline.")
+    extended_by_seconds: float
+    reason: str
+    supervisor_id: str
+
+
 class SlaDeadlineReached(Envelope):
     """A timer fell due. Whether it is a breach is the claim service's decision: the task
     row there is what a claim or a response races against."""
@@ -221,13 +234,13 @@ DispatchEvent = Annotated[CaseDispatched | CaseEscalated, Field(discriminator="t
 TaskEvent = Annotated[
     TaskClaimed | TaskResponded | TaskResolved | TaskReturned | TaskExpired | SlaBreached, Field(discriminator="type")
 ]
-SlaEvent = Annotated[SlaWarning | SlaDeadlineReached, Field(discriminator="type")]
+SlaEvent = Annotated[SlaWarning | SlaDeadlineReached | SlaExtended, Field(discriminator="type")]
 FeedbackEvent = Annotated[
     FeedbackRecorded | MemberEvaluated | CaseClosed | CaseReopened, Field(discriminator="type")
 ]
 CaseEvent = Annotated[
     CaseRegistered | CaseDispatched | CaseEscalated | TaskClaimed | TaskResponded | TaskResolved
-    | TaskReturned | TaskExpired | SlaWarning | SlaDeadlineReached | SlaBreached | FeedbackRecorded | MemberEvaluated
+    | TaskReturned | TaskExpired | SlaWarning | SlaDeadlineReached | SlaExtended | SlaBreached | FeedbackRecorded | MemberEvaluated
     | CaseClosed | CaseReopened,
     Field(discriminator="type"),
 ]
@@ -245,6 +258,7 @@ TOPIC_MAP = topics.TopicMap(
         "task.expired": topics.TASK_EVENTS,
         "sla.warning": topics.SLA_EVENTS,
         "sla.deadline_reached": topics.SLA_EVENTS,
+        "sla.extended": topics.SLA_EVENTS,
         "sla.breached": topics.TASK_EVENTS,
         "feedback.recorded": topics.FEEDBACK_EVENTS,
         "member.evaluated": topics.FEEDBACK_EVENTS,

@@ -10,7 +10,7 @@ from services.claim.breaches import PENDING_STATUS, confirm_breach
 from services.claim.metrics import ClaimMetrics
 from shared import topics
 from shared.broker import consumer_options, declare_publications
-from shared.events import CaseDispatched, DispatchEvent, SlaEvent, SlaWarning, TaskEvent
+from shared.events import CaseDispatched, DispatchEvent, SlaEvent, SlaExtended, SlaWarning, TaskEvent
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
 
@@ -47,6 +47,11 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
             if isinstance(event, SlaWarning):
                 if task.status == PENDING_STATUS[event.stage]:
                     task.warning = f"{event.stage}_warning"
+                return
+            if isinstance(event, SlaExtended):
+                setattr(task, f"{event.stage}_deadline", event.deadline)
+                if task.warning == f"{event.stage}_warning":
+                    task.warning = None
                 return
             breach = await confirm_breach(tx.session, task, event, context.clock.now())
             if breach is None:

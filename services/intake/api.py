@@ -38,6 +38,18 @@ class TimelineItem(BaseModel):
     model_config = {"extra": "allow"}
 
 
+class SlaOutcome(BaseModel):
+    seconds_to_accept: float | None = Field(description="From dispatch to the first claim.")
+    seconds_to_respond: float | None = Field(description="From dispatch to the first response.")
+    accept_breached: bool = Field(description="An accept deadline of this case was missed.")
+    respond_breached: bool = Field(description="A respond deadline of this case was missed.")
+    escalation_count: int = Field(description="Re-dispatches after an accept breach plus escalations to a street.")
+    extension_count: int
+    resolved: bool = Field(description="A member resolved it at least once.")
+    satisfied: bool | None = Field(description="From the latest citizen rating; null until rated.")
+    rating: int | None = Field(description="The latest citizen rating, 1..5.")
+
+
 class CaseDetail(BaseModel):
     case_id: str
     case_no: str | None
@@ -59,6 +71,7 @@ class CaseDetail(BaseModel):
     accept_deadline: datetime | None
     respond_deadline: datetime | None
     created_at: datetime
+    sla: SlaOutcome
     timeline: list[TimelineItem] = []
 
 
@@ -150,4 +163,10 @@ def detail(case: Case, context: Context, *, full: bool) -> CaseDetail:
         accept_deadline=case.accept_deadline and as_utc(case.accept_deadline),
         respond_deadline=case.respond_deadline and as_utc(case.respond_deadline),
         created_at=as_utc(case.created_at),
+        sla=SlaOutcome(
+            seconds_to_accept=case.seconds_to_accept, seconds_to_respond=case.seconds_to_respond,
+            accept_breached=case.accept_breached, respond_breached=case.respond_breached,
+            escalation_count=case.escalation_count, extension_count=case.extension_count,
+            resolved=case.resolved, satisfied=case.satisfied, rating=case.rating,
+        ),
     )

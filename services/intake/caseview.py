@@ -8,7 +8,7 @@ forward in (generation, rank) order; the timeline keeps every event whatever its
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.events import CaseDispatched, CaseEscalated, Envelope, TaskClaimed, TaskResolved, TaskResponded
+from shared.events import CaseDispatched, CaseEscalated, Envelope, SlaExtended, TaskClaimed, TaskResolved, TaskResponded
 
 STATUS_RANK: dict[str, tuple[str, int]] = {
     "case.registered": ("registered", 0),
@@ -62,6 +62,8 @@ def _take_facts(state: CaseState, event: Envelope) -> None:
         state.accept_deadline = state.respond_deadline = None
     elif isinstance(event, (TaskClaimed, TaskResponded, TaskResolved)):
         state.member_id = event.member_id
+    elif isinstance(event, SlaExtended):
+        setattr(state, f"{event.stage}_deadline", event.deadline)
 
 
 def timeline_details(event: Envelope) -> dict[str, object]:

@@ -3,11 +3,13 @@
 import json
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Integer, func, select
+from sqlalchemy import BigInteger, Column, Integer, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from services.intake.caseview import OPEN_STATUSES, CaseState, apply, timeline_details
+from services.intake.outcomes import Outcome, take_outcome
+from services.intake.report import CaseOutcomeRow
 from shared.clock import as_utc
 from shared.events import Envelope
 
@@ -44,6 +46,17 @@ class Case(SQLModel, table=True):
     accept_deadline: datetime | None = None
     respond_deadline: datetime | None = None
     updated_at: datetime | None = None
+    first_dispatched_at: datetime | None = None
+    seconds_to_accept: float | None = None
+    seconds_to_respond: float | None = None
+    accept_breached: bool = False
+    respond_breached: bool = False
+    escalation_count: int = 0
+    extension_count: int = 0
+    resolved: bool = False
+    satisfied: bool | None = None
+    rating: int | None = None
+    feedback_at: datetime | None = None
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -101,7 +114,8 @@ async def project(session: AsyncSession, event: Envelope, now: datetime) -> bool
     session.add(TimelineEntry(event_id=str(event.event_id), case_id=case.case_id, type=event.type,  # type: ignore[attr-defined]
                               at=event.occurred_at, details=json.dumps(timeline_details(event), ensure_ascii=False)))
     state = apply(_state_of(case), event)
-    for name, value in vars(state).items():
+    outcome = take_outcome(_outcome_of(case), event)
+    for name, value in (vars(state) | vars(outcome)).items():
         setattr(case, name, value)
     case.updated_at = now
     return True
@@ -114,6 +128,27 @@ def _state_of(case: Case) -> CaseState:
         accept_deadline=case.accept_deadline and as_utc(case.accept_deadline),
         respond_deadline=case.respond_deadline and as_utc(case.respond_deadline),
     )
+
+
+def _outcome_of(case: Case) -> Outcome:
+    facts = {name: getattr(case, name) for name in Outcome.__dataclass_fields__}
+    for name in ("first_dispatched_at", "feedback_at"):
+        facts[name] = facts[name] and as_utc(facts[name])
+    return Outcome(**facts)
+
+
+async def report_rows(session: AsyncSession, *, since: datetime | None = None,
+                      street_code: str | None = None, street_branches: list[str] | None = None,
+                      ) -> list[CaseOutcomeRow]:
+    """The outcome of every case created since the date, of a street's branches or in its queue."""
+    query = select(Case.branch_code, Case.first_dispatched_at, Case.seconds_to_accept, Case.accept_breached,
+                   Case.seconds_to_respond, Case.respond_breached, Case.resolved, Case.satisfied)
+    if since is not None:
+        query = query.where(Case.created_at >= since)
+    if street_code is not None:
+        query = query.where(or_(Case.street_code == street_code,
+                                Case.branch_code.in_(street_branches or [])))  # type: ignore[union-attr]
+    return [CaseOutcomeRow(*row) for row in (await session.execute(query)).all()]
 
 
 async def open_case_counts(session: AsyncSession) -> list[tuple[str, str, int]]:

@@ -1,6 +1,6 @@
 """SLA's composition root."""
 
-from services.sla import handlers
+from services.sla import api, handlers
 from services.sla.auditor import Auditor
 from services.sla.firing import FiringLoop
 from services.sla.metrics import SlaMetrics
@@ -20,4 +20,5 @@ def build_service(context: Context, *, database_url: str | None = None) -> Servi
                       database_time=shared_clock)
     auditor = Auditor(service.uow, context.clock, metrics)
     service.workers.extend([loop.run, auditor.run])
+    service.routers.append(api.build_router(service.uow, context))
     return service

@@ -140,3 +140,9 @@ async def next_due(session: AsyncSession) -> datetime | None:
 
 async def pending_count(session: AsyncSession) -> int:
     return (await session.execute(select(func.count()).where(Timer.state == "pending"))).scalar_one()
+
+
+async def stage_timers(session: AsyncSession, case_id: str, generation: int, stage: str) -> list[Timer]:
+    rows = await session.execute(select(Timer).where(
+        Timer.case_id == case_id, Timer.generation == generation, Timer.stage == stage))
+    return list(rows.scalars())

@@ -56,3 +56,8 @@ async def test_hotline_case_goes_round_the_whole_loop(kafka, tmp_path):
         assert types[:1] == ["case.registered"] and "case.closed" in types
         for expected in ("case.dispatched", "task.claimed", "task.responded", "task.resolved", "feedback.recorded"):
             assert expected in types
+        sla = detail["sla"]
+        assert sla["resolved"] is True and (sla["rating"], sla["satisfied"]) == (5, True)
+        assert sla["accept_breached"] is False and sla["respond_breached"] is False
+        assert 0 <= sla["seconds_to_accept"] <= sla["seconds_to_respond"] < 600
+        assert (sla["escalation_count"], sla["extension_count"]) == (0, 0)

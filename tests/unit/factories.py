@@ -18,6 +18,8 @@ from shared.events import (
     CaseRegistered,
     CaseReopened,
     CaseSummary,
+    FeedbackRecorded,
+    SlaBreached,
     TaskClaimed,
     TaskResolved,
     TaskResponded,
@@ -143,16 +145,16 @@ def make_escalated(generation: int, street_code: str = "S01", *, at: datetime = 
 
 
 def make_claimed(generation: int = 1, member_id: str = "M001", branch_code: str = "B0101", *,
-                 at: datetime = T0, case_id: uuid.UUID = CASE_ID) -> TaskClaimed:
+                 at: datetime = T0, case_id: uuid.UUID = CASE_ID, seconds: float = 120.0) -> TaskClaimed:
     return TaskClaimed(**_envelope("claimed", generation, at, case_id), generation=generation,
-                       branch_code=branch_code, member_id=member_id, seconds_to_accept=120.0)
+                       branch_code=branch_code, member_id=member_id, seconds_to_accept=seconds)
 
 
 def make_responded(generation: int = 1, member_id: str = "M001", branch_code: str = "B0101", *,
-                   at: datetime = T0, case_id: uuid.UUID = CASE_ID) -> TaskResponded:
+                   at: datetime = T0, case_id: uuid.UUID = CASE_ID, seconds: float = 900.0) -> TaskResponded:
     return TaskResponded(**_envelope("responded", generation, at, case_id), generation=generation,
                          branch_code=branch_code, member_id=member_id, note="已电话联系王女士",
-                         seconds_to_respond=900.0)
+                         seconds_to_respond=seconds)
 
 
 def make_resolved(generation: int = 1, member_id: str = "M001", branch_code: str = "B0101", *,
@@ -174,3 +176,16 @@ def make_reopened(generation: int = 1, *, at: datetime = T0, case_id: uuid.UUID 
 
 def make_closed(generation: int = 1, *, at: datetime = T0, case_id: uuid.UUID = CASE_ID) -> CaseClosed:
     return CaseClosed(**_envelope("closed", generation, at, case_id), generation=generation)
+
+
+def make_breached(generation: int = 1, stage: str = "accept", branch_code: str = "B0101", *,
+                  at: datetime = T0, case_id: uuid.UUID = CASE_ID) -> SlaBreached:
+    return SlaBreached(**_envelope(f"breached-{stage}", generation, at, case_id), generation=generation,
+                       stage=stage, branch_code=branch_code, deadline=at)
+
+
+def make_feedback(generation: int = 1, *, rating: int = 5, satisfied: bool = True, branch_code: str = "B0101",
+                  at: datetime = T0, case_id: uuid.UUID = CASE_ID) -> FeedbackRecorded:
+    return FeedbackRecorded(**_envelope("feedback", generation, at, case_id), generation=generation,
+                            branch_code=branch_code, rating=rating, resolved=satisfied, satisfied=satisfied,
+                            comment="处理及时" if satisfied else "噪音依旧")
