@@ -1,6 +1,8 @@
 """The `appeal` command."""
 
 import asyncio
+import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from services.dev import StartupError, run_dev, run_service
+from services.sla.bench import bench_sla
 from services.intake.report import render_csv, render_table
 from services.intake.reporting import gather_report
 from services.system import SERVICE_NAMES
@@ -16,6 +19,8 @@ from shared.district import DistrictError
 from shared.settings import Settings
 
 app = typer.Typer(help="Citizen-appeal closed loop on Kafka.", no_args_is_help=True, add_completion=False)
+bench = typer.Typer(help="Measure a part of the system on a throwaway database.", no_args_is_help=True)
+app.add_typer(bench, name="bench")
 
 
 def _settings(**overrides) -> Settings:
@@ -85,6 +90,29 @@ def report(
         typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     typer.echo(render_csv(result) if csv else render_table(result), nl=False)
+
+
+@bench.command("sla")
+def bench_sla_command(
+    database_url: Annotated[str | None, typer.Option(
+        help="PostgreSQL server to bench on (a fresh appeal_bench_* database is created and dropped), or "
+             "'sqlite' for a temporary SQLite file. Default: APPEAL_DATABASE_URL, else APPEAL_TEST_POSTGRES_URL, "
+             "else SQLite.")] = None,
+    pending: Annotated[int, typer.Option(min=1, help="Pending timers in the table, the due ones included.")] = 1_000_000,
+    due: Annotated[int, typer.Option(min=1, help="Timers that fall due during the run.")] = 20_000,
+    window: Annotated[float, typer.Option(min=0.1, help="Seconds over which the due timers are spread.")] = 10.0,
+    burst: Annotated[int, typer.Option(min=1, help="Timers then due at one instant.")] = 10_000,
+) -> None:
+    """Fill the sla tables with PENDING timers, fire DUE of them spread over WINDOW
+    seconds and then a BURST due at once, with the firing loop in its own process. Prints
+    a summary against the targets and, as the last line, the results as JSON."""
+    try:
+        url = database_url or _settings().database_url or os.environ.get("APPEAL_TEST_POSTGRES_URL") or "sqlite"
+        result = asyncio.run(bench_sla(url, pending=pending, due=due, window=window, burst=burst))
+    except (StartupError, ValueError, RuntimeError, OSError) as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(result, ensure_ascii=False))
 
 
 def _parse_date(text: str) -> datetime:
