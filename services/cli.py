@@ -11,9 +11,9 @@ import typer
 from pydantic import ValidationError
 
 from services.dev import StartupError, run_dev, run_service
-from services.sla.bench import bench_sla
 from services.intake.report import render_csv, render_table
 from services.intake.reporting import gather_report
+from services.sla.bench import bench_sla
 from services.system import SERVICE_NAMES
 from shared.district import DistrictError
 from shared.settings import Settings

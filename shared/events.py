@@ -199,6 +199,18 @@ class SlaBreached(Envelope):
     deadline: datetime
 
 
+class SupervisorNotified(Envelope):
+    """The street's supervisors must look at a case: its member missed the respond
+    deadline. (A case sent to the street's queue is announced by ``case.escalated``.)"""
+
+    type: Literal["supervisor.notified"] = "supervisor.notified"
+    generation: int
+    street_code: str
+    branch_code: str
+    member_id: str | None = None
+    reason: Literal["respond_breached"]
+
+
 class FeedbackRecorded(Envelope):
     type: Literal["feedback.recorded"] = "feedback.recorded"
     generation: int
@@ -232,7 +244,8 @@ class CaseReopened(Envelope):
 
 DispatchEvent = Annotated[CaseDispatched | CaseEscalated, Field(discriminator="type")]
 TaskEvent = Annotated[
-    TaskClaimed | TaskResponded | TaskResolved | TaskReturned | TaskExpired | SlaBreached, Field(discriminator="type")
+    TaskClaimed | TaskResponded | TaskResolved | TaskReturned | TaskExpired | SlaBreached | SupervisorNotified,
+    Field(discriminator="type"),
 ]
 SlaEvent = Annotated[SlaWarning | SlaDeadlineReached | SlaExtended, Field(discriminator="type")]
 FeedbackEvent = Annotated[
@@ -240,7 +253,7 @@ FeedbackEvent = Annotated[
 ]
 CaseEvent = Annotated[
     CaseRegistered | CaseDispatched | CaseEscalated | TaskClaimed | TaskResponded | TaskResolved
-    | TaskReturned | TaskExpired | SlaWarning | SlaDeadlineReached | SlaExtended | SlaBreached | FeedbackRecorded | MemberEvaluated
+    | TaskReturned | TaskExpired | SlaWarning | SlaDeadlineReached | SlaExtended | SlaBreached | SupervisorNotified | FeedbackRecorded | MemberEvaluated
     | CaseClosed | CaseReopened,
     Field(discriminator="type"),
 ]
@@ -260,6 +273,7 @@ TOPIC_MAP = topics.TopicMap(
         "sla.deadline_reached": topics.SLA_EVENTS,
         "sla.extended": topics.SLA_EVENTS,
         "sla.breached": topics.TASK_EVENTS,
+        "supervisor.notified": topics.TASK_EVENTS,
         "feedback.recorded": topics.FEEDBACK_EVENTS,
         "member.evaluated": topics.FEEDBACK_EVENTS,
         "case.closed": topics.FEEDBACK_EVENTS,

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claim import store
-from shared.events import Envelope, SlaBreached, SlaDeadlineReached, TaskExpired, event_id_for
+from shared.events import Envelope, SlaBreached, SlaDeadlineReached, SupervisorNotified, TaskExpired, event_id_for
 
 PENDING_STATUS = {"accept": "open", "respond": "claimed"}
 """The task status in which each stage is still unmet."""
@@ -34,4 +34,8 @@ async def confirm_breach(session: AsyncSession, task: store.Task, due: SlaDeadli
                                           stage=due.stage, deadline=due.deadline, **common)]
     if due.stage == "accept":
         events.append(TaskExpired(event_id=event_id_for(case_id, "expired", task.generation), **common))
+    else:
+        events.append(SupervisorNotified(event_id=event_id_for(case_id, "respond_notified", task.generation),
+                                         street_code=task.street_code, member_id=task.member_id,
+                                         reason="respond_breached", **common))
     return events

@@ -11,15 +11,20 @@ from shared.events import (
     CaseDispatched,
     DispatchEvent,
     FeedbackEvent,
-    SlaBreached,
     SlaEvent,
     TaskClaimed,
     TaskEvent,
+    TaskExpired,
+    TaskResolved,
+    TaskResponded,
+    TaskReturned,
 )
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
 
 log = structlog.get_logger()
+SETTLING = (TaskClaimed, TaskResponded, TaskResolved, TaskReturned, TaskExpired)
+"""Task events after which a stage needs no timer: a claim meets accept, the rest both."""
 
 
 def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
@@ -55,7 +60,7 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
 
     @broker.subscriber(topics.TASK_EVENTS, **options, title="sla.tasks")
     async def on_task(event: TaskEvent) -> None:
-        if isinstance(event, SlaBreached):
+        if not isinstance(event, SETTLING):
             return
         stages = ("accept",) if isinstance(event, TaskClaimed) else ("accept", "respond")
         async with uow.begin(event.event_id) as tx:

@@ -162,6 +162,9 @@ async def test_respond_breach_leaves_the_case_with_its_member(kafka, tmp_path):
         assert not events(detail, "sla.breached", stage="accept")
         assert not events(detail, "task.expired")
         assert len(events(detail, "case.dispatched")) == 1
+        notified = await run.wait_case(case_id, operator, lambda c: events(c, "supervisor.notified"))
+        assert events(notified, "supervisor.notified", reason="respond_breached", street_code="S01",
+                      member_id="M001", generation=1)
 
         async def flagged():
             response = await run.http.get("/api/branches/B0101/tasks", headers=zhang)

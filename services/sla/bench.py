@@ -1,0 +1,330 @@
+"""`appeal bench sla`: how fast and how on time the firing loop fires, with a big backlog.
+
+Always on a database of its own: a fresh ``appeal_bench_<random>`` database on the named
+PostgreSQL server (dropped afterwards) or a SQLite file in a temporary directory. The
+firing loop runs in a child process (``services.sla.bench_worker``) so the RSS measured
+is the loop's alone. No broker is involved: the outbox rows the loop writes stay in the
+table, which is also how a timer fired twice would show.
+"""
+
+import asyncio
+import json
+import math
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+import aiosqlite
+import asyncpg
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from services.sla.store import TABLES
+from shared.db import Database
+from shared.runtime import service_database
+from shared.settings import Settings
+
+COLUMNS = ("case_id", "correlation_id", "kind", "stage", "generation", "branch_code", "due_at", "deadline", "state")
+FILL_CHUNK = 100_000
+LEAD_SECONDS = 2.0
+BURST_LEAD_SECONDS = 3.0
+CHILD_START_SECONDS = 60.0
+SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+@dataclass(frozen=True)
+class Targets:
+    lag_p99_s: float = 1.0
+    fired_per_s: float = 2000.0
+    rss_mb: float = 150.0
+
+
+@dataclass(frozen=True)
+class Firing:
+    """The timers of one phase as the database has them after the loop ran."""
+
+    due: int
+    fired: int
+    lags: list[float]
+    first_due: datetime
+    last_fired: datetime | None
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def is_postgres(url: str) -> bool:
+    if url == "sqlite":
+        return False
+    try:
+        return make_url(url).get_backend_name() in ("postgresql", "postgres")
+    except ArgumentError:
+        raise ValueError(f"not a database URL: {url!r}") from None
+
+
+@asynccontextmanager
+async def bench_database(url: str) -> AsyncIterator[str]:
+    """A database nobody else uses, gone afterwards. Any SQLite URL means a temporary file:
+    the bench never writes into a file someone named."""
+    if not is_postgres(url):
+        with tempfile.TemporaryDirectory(prefix="appeal-bench-") as directory:
+            yield f"sqlite:///{Path(directory) / 'bench.db'}"
+        return
+    server = make_url(url).set(drivername="postgresql")
+    name = f"appeal_bench_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def timer_rows(count: int, branch: str, due_at: Callable[[int], datetime]) -> Iterable[tuple]:
+    base = uuid.uuid4().int & ~((1 << 64) - 1)
+    correlation = str(uuid.uuid4())
+    for i in range(count):
+        due = due_at(i)
+        yield (str(uuid.UUID(int=base | i)), correlation, "accept", "accept", 1, branch, due,
+               due + timedelta(minutes=10), "pending")
+
+
+class TimerTable(Protocol):
+    """The sla service's tables, reached directly for filling and checking."""
+
+    async def insert(self, rows: Iterable[tuple]) -> None: ...
+    async def now(self) -> datetime: ...
+    async def firing(self, branch: str) -> Firing: ...
+    async def outbox(self) -> tuple[int, int]:
+        """(rows, event ids that occur more than once)"""
+        ...
+    async def close(self) -> None: ...
+
+
+class PostgresTimers:
+    def __init__(self, connection: asyncpg.Connection, schema: str) -> None:
+        self.connection = connection
+        self.schema = schema
+
+    @classmethod
+    async def open(cls, db: Database) -> "PostgresTimers":
+        url = make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        return cls(await asyncpg.connect(url), db.schema or "public")
+
+    async def insert(self, rows: Iterable[tuple]) -> None:
+        await self.connection.copy_records_to_table("sla_timer", records=rows, columns=COLUMNS,
+                                                    schema_name=self.schema)
+
+    async def now(self) -> datetime:
+        return await self.connection.fetchval("SELECT clock_timestamp()")
+
+    async def firing(self, branch: str) -> Firing:
+        rows = await self.connection.fetch(
+            f'SELECT due_at, fired_at FROM "{self.schema}".sla_timer WHERE branch_code = $1', branch)
+        return _firing([(r["due_at"], r["fired_at"]) for r in rows])
+
+    async def outbox(self) -> tuple[int, int]:
+        total = await self.connection.fetchval(f'SELECT count(*) FROM "{self.schema}".outbox')
+        repeated = await self.connection.fetchval(
+            f'SELECT count(*) FROM (SELECT event_id FROM "{self.schema}".outbox GROUP BY event_id '
+            "HAVING count(*) > 1) AS repeats")
+        return total, repeated
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+class SqliteTimers:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self.connection = connection
+
+    @classmethod
+    async def open(cls, db: Database) -> "SqliteTimers":
+        connection = await aiosqlite.connect(make_url(db.url).database, timeout=30)
+        await connection.execute("PRAGMA busy_timeout=30000")
+        return cls(connection)
+
+    async def insert(self, rows: Iterable[tuple]) -> None:
+        stored = [(*row[:6], row[6].strftime(SQLITE_TIME), row[7].strftime(SQLITE_TIME), row[8]) for row in rows]
+        await self.connection.executemany(
+            f"INSERT INTO sla_timer ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", stored)
+        await self.connection.commit()
+
+    async def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def firing(self, branch: str) -> Firing:
+        async with self.connection.execute(
+                "SELECT due_at, fired_at FROM sla_timer WHERE branch_code = ?", (branch,)) as cursor:
+            rows = await cursor.fetchall()
+        return _firing([(_sqlite_time(due), _sqlite_time(fired) if fired else None) for due, fired in rows])
+
+    async def outbox(self) -> tuple[int, int]:
+        async with self.connection.execute("SELECT count(*) FROM outbox") as cursor:
+            (total,) = await cursor.fetchone()  # type: ignore[misc]
+        async with self.connection.execute(
+                "SELECT count(*) FROM (SELECT event_id FROM outbox GROUP BY event_id HAVING count(*) > 1)") as cursor:
+            (repeated,) = await cursor.fetchone()  # type: ignore[misc]
+        return total, repeated
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+def _sqlite_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _firing(rows: Sequence[tuple[datetime, datetime | None]]) -> Firing:
+    fired = [(due, at) for due, at in rows if at is not None]
+    return Firing(due=len(rows), fired=len(fired), lags=sorted((at - due).total_seconds() for due, at in fired),
+                  first_due=min(due for due, _ in rows), last_fired=max((at for _, at in fired), default=None))
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """Nearest rank."""
+    if not ordered:
+        return math.nan
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
+
+
+async def fill(table: TimerTable, count: int, branch: str, due_at: Callable[[int], datetime]) -> None:
+    done = 0
+    started = time.monotonic()
+    rows = iter(timer_rows(count, branch, due_at))
+    while done < count:
+        chunk = [row for _, row in zip(range(FILL_CHUNK), rows, strict=False)]
+        await table.insert(chunk)
+        done += len(chunk)
+        progress(f"filled {done:,}/{count:,} {branch} timers ({done / (time.monotonic() - started):,.0f} rows/s)")
+
+
+async def run_loop(database_url: str, expect: int, timeout: float, while_running: Callable) -> dict:
+    """Start the firing loop in its own process, do ``while_running`` once it is up, and
+    return what it reports when ``expect`` timers have fired."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "services.sla.bench_worker", "--database-url", database_url,
+        "--expect", str(expect), "--timeout", str(timeout), stdout=asyncio.subprocess.PIPE)
+    try:
+        ready = await asyncio.wait_for(child.stdout.readline(), CHILD_START_SECONDS)  # type: ignore[union-attr]
+        if not ready:
+            raise RuntimeError("the firing loop process exited before it was ready")
+        await while_running()
+        report = await asyncio.wait_for(child.stdout.readline(), timeout + 30)  # type: ignore[union-attr]
+        await child.wait()
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    if not report:
+        raise RuntimeError(f"the firing loop process exited with {child.returncode} and no report")
+    return json.loads(report)
+
+
+async def bench_sla(database_url: str, *, pending: int, due: int, window: float, burst: int,
+                    targets: Targets = Targets()) -> dict:
+    if not 0 < due <= pending:
+        raise ValueError("--due must be between 1 and --pending")
+    if window <= 0 or burst < 1:
+        raise ValueError("--window must be positive and --burst at least 1")
+    async with bench_database(database_url) as url:
+        backend = "postgresql" if is_postgres(url) else "sqlite"
+        progress(f"bench database: {backend} ({make_url(url).render_as_string(hide_password=True)})")
+        db = service_database(Settings(database_url=url), "sla", TABLES, url)
+        await db.create_tables()
+        await db.dispose()
+        table = await (PostgresTimers.open(db) if backend == "postgresql" else SqliteTimers.open(db))
+        try:
+            result = await _measure(table, url, backend, pending=pending, due=due, window=window, burst=burst)
+        finally:
+            await table.close()
+    print(summary(result, targets, window=window))
+    return result
+
+
+async def _measure(table: TimerTable, url: str, backend: str, *, pending: int, due: int, window: float,
+                   burst: int) -> dict:
+    later = await table.now() + timedelta(hours=2)
+    far = pending - due
+    await fill(table, far, "bench-later", lambda i: later + timedelta(seconds=86_400 * i / max(far, 1)))
+
+    async def set_window_timers() -> None:
+        start = await table.now() + timedelta(seconds=LEAD_SECONDS)
+        await fill(table, due, "bench-window", lambda i: start + timedelta(seconds=window * i / due))
+
+    progress(f"firing {due:,} timers due over {window:g} s with {far:,} more pending")
+    steady = await run_loop(url, due, LEAD_SECONDS + window + 120, set_window_timers)
+    fired = await table.firing("bench-window")
+
+    async def set_burst_timers() -> None:
+        instant = await table.now() + timedelta(seconds=BURST_LEAD_SECONDS)
+        await fill(table, burst, "bench-burst", lambda _: instant)
+
+    progress(f"firing a burst of {burst:,} timers due at one instant")
+    drained = await run_loop(url, burst, BURST_LEAD_SECONDS + 120, set_burst_timers)
+    burst_firing = await table.firing("bench-burst")
+    stray = (await table.firing("bench-later")).fired
+    outbox_rows, repeated = await table.outbox()
+
+    def rate(count: int, since: datetime, last: datetime | None) -> float | None:
+        if last is None or last <= since:
+            return None
+        return round(count / (last - since).total_seconds(), 1)
+
+    return {
+        "backend": backend, "pending": pending, "due": due, "window_s": window, "fired": fired.fired,
+        "fired_once": (fired.fired == due and burst_firing.fired == burst and stray == 0 and repeated == 0
+                       and outbox_rows == due + burst),
+        "fired_per_s": rate(fired.fired, fired.first_due, fired.last_fired),
+        "lag_p50_s": round(percentile(fired.lags, 0.50), 3),
+        "lag_p99_s": round(percentile(fired.lags, 0.99), 3),
+        "lag_max_s": round(percentile(fired.lags, 1.0), 3),
+        "rss_mb": max(steady["rss_mb"], drained["rss_mb"]),
+        "burst": burst, "burst_fired": burst_firing.fired,
+        # Every timer of a batch is stamped with the batch's claim time, so the drain is
+        # timed to when the worker saw the last commit instead.
+        "burst_drain_per_s": rate(burst_firing.fired, burst_firing.first_due,
+                                  datetime.fromtimestamp(drained["done_at"], UTC)),
+        "burst_lag_max_s": round(percentile(burst_firing.lags, 1.0), 3),
+        "outbox_rows": outbox_rows, "outbox_repeated_event_ids": repeated, "stray_fired": stray,
+        "outbox": "kept (no broker; rows accumulate and are counted)",
+    }
+
+
+def summary(result: dict, targets: Targets, *, window: float) -> str:
+    def mark(met: bool) -> str:
+        return "met" if met else "MISSED"
+
+    def met_at_most(value: float | None, limit: float) -> bool:
+        return value is not None and not math.isnan(value) and value <= limit
+
+    offered = result["due"] / window
+    lines = [
+        f"SLA firing loop on {result['backend']}: {result['pending']:,} pending, "
+        f"{result['due']:,} due over {window:g} s (offered {offered:,.0f}/s), burst of {result['burst']:,}",
+        f"  fired {result['fired']:,}/{result['due']:,}, burst {result['burst_fired']:,}/{result['burst']:,}; "
+        f"outbox rows {result['outbox_rows']:,}, repeated event ids {result['outbox_repeated_event_ids']}, "
+        f"far-future timers fired {result['stray_fired']}",
+        f"  all fired exactly once                      {mark(result['fired_once'])}",
+        f"  lag p99 {result['lag_p99_s']} s <= {targets.lag_p99_s:g} s"
+        f"  (p50 {result['lag_p50_s']} s, max {result['lag_max_s']} s)"
+        f"   {mark(met_at_most(result['lag_p99_s'], targets.lag_p99_s))}",
+        f"  fired {result['fired_per_s']}/s >= {targets.fired_per_s:,.0f}/s"
+        f"   {mark(result['fired_per_s'] is not None and result['fired_per_s'] >= targets.fired_per_s)}"
+        "   (cannot exceed the offered rate)",
+        f"  peak RSS {result['rss_mb']} MB <= {targets.rss_mb:g} MB"
+        f"   {mark(met_at_most(result['rss_mb'], targets.rss_mb))}",
+        f"  burst drained at {result['burst_drain_per_s']}/s (last one {result['burst_lag_max_s']} s late)",
+    ]
+    return "\n".join(lines)
