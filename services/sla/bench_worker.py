@@ -40,8 +40,6 @@ def peak_rss_mb() -> float:
 
 async def fire(database_url: str, expect: int, timeout: float) -> dict:
     settings = Settings(database_url=database_url)
-    # Logged at the service's level, as in production, but nowhere a reader would look.
-    configure_logging(settings.log_level, stream=open(os.devnull, "w"))  # noqa: SIM115
     db = service_database(settings, "sla", TABLES, database_url)
     metrics = SlaMetrics.register(CollectorRegistry())
     loop = FiringLoop(UnitOfWork(db, None, consumer="sla"), SystemClock(), metrics,
@@ -71,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--expect", type=int, required=True)
     parser.add_argument("--timeout", type=float, required=True)
     args = parser.parse_args(argv)
+    # Logged at the service's level, as in production, but nowhere a reader would look.
+    configure_logging(Settings().log_level, stream=open(os.devnull, "w"))  # noqa: SIM115
     result = asyncio.run(fire(args.database_url, args.expect, args.timeout))
     print(json.dumps(result), flush=True)
     sys.exit(0 if not result["timed_out"] else 1)

@@ -66,14 +66,18 @@ class FiringLoop:
                 tx.emit(timer_event(timer, now))
         for timer in due:
             self._observe(timer, now)
+        if due:
+            log.info("sla_timers_fired", count=len(due), max_lag_s=round(max(
+                (now - as_utc(t.due_at)).total_seconds() for t in due), 3))
         return len(due)
 
     def _observe(self, timer: store.Timer, now: datetime) -> None:
-        self.metrics.lag.observe(max((now - as_utc(timer.due_at)).total_seconds(), 0.0))
+        lag = max((now - as_utc(timer.due_at)).total_seconds(), 0.0)
+        self.metrics.lag.observe(lag)
         counter = self.metrics.warnings if timer.kind.endswith("_warning") else self.metrics.deadlines
         counter.labels(timer.stage, timer.branch_code).inc()
-        log.info("sla_timer_fired", case_id=timer.case_id, kind=timer.kind, generation=timer.generation,
-                 lag_s=round((now - as_utc(timer.due_at)).total_seconds(), 3))
+        log.debug("sla_timer_fired", case_id=timer.case_id, kind=timer.kind, generation=timer.generation,
+                  lag_s=round(lag, 3))
 
     async def _pause(self) -> float:
         """Sleep until the next due time, at most ``poll_seconds``: a timer set while we

@@ -17,7 +17,7 @@ def test_bench_sla_fires_every_timer_once_and_ends_with_json():
     result = subprocess.run(
         [APPEAL, "bench", "sla", "--pending", "3000", "--due", "500", "--window", "2", "--burst", "300",
          "--database-url", "sqlite"],
-        capture_output=True, text=True, timeout=90, env=env)
+        check=False, capture_output=True, text=True, timeout=90, env=env)
 
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
@@ -29,7 +29,7 @@ def test_bench_sla_fires_every_timer_once_and_ends_with_json():
 
 def test_bench_sla_refuses_more_due_than_pending():
     result = subprocess.run([APPEAL, "bench", "sla", "--pending", "10", "--due", "20", "--database-url", "sqlite"],
-                            capture_output=True, text=True, timeout=60)
+                            check=False, capture_output=True, text=True, timeout=60)
 
     assert result.returncode == 2
     assert "--due" in result.stderr
