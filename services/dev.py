@@ -5,7 +5,6 @@ import contextlib
 import random
 import socket
 import sys
-from pathlib import Path
 
 import uvicorn
 from prometheus_client import CollectorRegistry
@@ -60,7 +59,7 @@ def summary_line(counts: dict[str, int]) -> str:
     return "  ".join(f"{name} {value}" for name, value in counts.items())
 
 
-async def _serve(system: System, port: int) -> uvicorn.Server:
+def _http_server(system: System, port: int) -> uvicorn.Server:
     config = uvicorn.Config(system.app, host="0.0.0.0", port=port, log_level="warning", lifespan="on")
     return uvicorn.Server(config)
 
@@ -84,7 +83,7 @@ async def run_dev(settings: Settings, *, simulate: float, out=sys.stdout) -> Non
         settings = settings.model_copy(update={"kafka_bootstrap": embedded.bootstrap})
     try:
         system = build_system(settings)
-        server = await _serve(system, settings.http_port)
+        server = _http_server(system, settings.http_port)
         server_task = asyncio.create_task(server.serve())
         url = f"http://127.0.0.1:{settings.http_port}"
         print(f"appeal dev — {system.context.district.district.name}", file=out)
@@ -129,9 +128,5 @@ async def run_service(settings: Settings, name: str) -> None:
     configure_logging(settings.log_level)
     check_port_free(settings.http_port)
     system = build_system(settings, [name])
-    server = await _serve(system, settings.http_port)
+    server = _http_server(system, settings.http_port)
     await server.serve()
-
-
-def default_data_dir() -> Path:
-    return Path(".appeal")

@@ -64,20 +64,19 @@ class FiringLoop:
             for timer in due:
                 timer.state, timer.fired_at = "fired", now
                 tx.emit(timer_event(timer, now))
-        for timer in due:
-            self._observe(timer, now)
-        if due:
-            log.info("sla_timers_fired", count=len(due), max_lag_s=round(max(
-                (now - as_utc(t.due_at)).total_seconds() for t in due), 3))
+        lags = [self._observe(timer, now) for timer in due]
+        if lags:
+            log.info("sla_timers_fired", count=len(lags), max_lag_s=round(max(lags), 3))
         return len(due)
 
-    def _observe(self, timer: store.Timer, now: datetime) -> None:
+    def _observe(self, timer: store.Timer, now: datetime) -> float:
         lag = max((now - as_utc(timer.due_at)).total_seconds(), 0.0)
         self.metrics.lag.observe(lag)
         counter = self.metrics.warnings if timer.kind.endswith("_warning") else self.metrics.deadlines
         counter.labels(timer.stage, timer.branch_code).inc()
         log.debug("sla_timer_fired", case_id=timer.case_id, kind=timer.kind, generation=timer.generation,
                   lag_s=round(lag, 3))
+        return lag
 
     async def _pause(self) -> float:
         """Sleep until the next due time, at most ``poll_seconds``: a timer set while we
