@@ -60,13 +60,19 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def create_tables(self) -> None:
-        """Wait for the server (it may still be starting), then create what is missing."""
+        """Wait for the server (it may still be starting), then create what is missing.
+
+        Replicas starting together would race on ``CREATE SCHEMA``/``CREATE TABLE`` (even
+        with IF NOT EXISTS, PostgreSQL's catalog rejects the second), so on PostgreSQL the
+        creation runs under a transaction-scoped advisory lock named after the schema."""
         async for attempt in AsyncRetrying(
             stop=stop_after_delay(30), wait=wait_exponential(max=2), retry=retry_if_exception_type(OSError), reraise=True
         ):
             with attempt:
                 async with self.engine.begin() as conn:
                     if self.schema:
+                        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                                           {"name": f"appeal-create-{self.schema}"})
                         await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
                     await conn.run_sync(SQLModel.metadata.create_all, tables=self.tables)
 

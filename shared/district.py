@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema, model_validator
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -28,7 +28,9 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Duration = Annotated[timedelta, BeforeValidator(parse_duration),
+                     WithJsonSchema({"type": "string", "pattern": _DURATION.pattern, "examples": ["30m", "2h"]})]
+"""A span written as 30s, 10m, 1h or 2d, in the district file and in request bodies alike."""
 
 
 class _Entry(BaseModel):
@@ -39,11 +41,16 @@ class SlaPolicy(_Entry):
     accept: Duration
     respond: Duration
     warn_at: float = Field(default=0.8, gt=0, lt=1)
+    suspend_limit: Duration = Field(
+        default=timedelta(hours=24),
+        description="How long in all a member may stop the respond clock (挂起) while the citizen is unreachable.")
 
     @model_validator(mode="after")
     def _respond_after_accept(self) -> "SlaPolicy":
         if self.respond < self.accept:
             raise ValueError("respond must not be shorter than accept")
+        if self.suspend_limit < timedelta(0):
+            raise ValueError("suspend_limit must not be negative")
         return self
 
 

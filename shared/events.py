@@ -102,6 +102,8 @@ class CaseDispatched(Envelope):
     accept_deadline: datetime
     respond_deadline: datetime
     warn_at: float = Field(description="Fraction of each deadline at which to warn.")
+    suspend_limit_seconds: float = Field(
+        default=86_400.0, description="How long in all the respond clock may be suspended (挂起) in this dispatch.")
     summary: CaseSummary
 
 
@@ -146,6 +148,32 @@ class TaskReturned(Envelope):
     branch_code: str
     member_id: str
     reason: str
+
+
+class TaskSuspended(Envelope):
+    """The member stopped the respond clock (挂起): the citizen cannot be reached. The
+    deadline moves by the whole suspension now, and comes back by what a resume leaves unused."""
+
+    type: Literal["task.suspended"] = "task.suspended"
+    generation: int
+    branch_code: str
+    member_id: str
+    reason: str
+    until: datetime = Field(description="When the clock restarts by itself unless resumed earlier.")
+    suspended_seconds: float = Field(description="Length of this suspension; the deadline moves by it.")
+    respond_deadline: datetime = Field(description="The respond deadline if the clock restarts at `until`.")
+
+
+class TaskResumed(Envelope):
+    """The member restarted the respond clock before the suspension ran out."""
+
+    type: Literal["task.resumed"] = "task.resumed"
+    generation: int
+    branch_code: str
+    member_id: str
+    suspended_seconds: float = Field(description="How long the clock actually stood still.")
+    unused_seconds: float = Field(description="What was left of the suspension; the deadline moves back by it.")
+    respond_deadline: datetime
 
 
 class TaskExpired(Envelope):
@@ -244,7 +272,8 @@ class CaseReopened(Envelope):
 
 DispatchEvent = Annotated[CaseDispatched | CaseEscalated, Field(discriminator="type")]
 TaskEvent = Annotated[
-    TaskClaimed | TaskResponded | TaskResolved | TaskReturned | TaskExpired | SlaBreached | SupervisorNotified,
+    TaskClaimed | TaskResponded | TaskResolved | TaskReturned | TaskSuspended | TaskResumed | TaskExpired
+    | SlaBreached | SupervisorNotified,
     Field(discriminator="type"),
 ]
 SlaEvent = Annotated[SlaWarning | SlaDeadlineReached | SlaExtended, Field(discriminator="type")]
@@ -253,7 +282,8 @@ FeedbackEvent = Annotated[
 ]
 CaseEvent = Annotated[
     CaseRegistered | CaseDispatched | CaseEscalated | TaskClaimed | TaskResponded | TaskResolved
-    | TaskReturned | TaskExpired | SlaWarning | SlaDeadlineReached | SlaExtended | SlaBreached | SupervisorNotified | FeedbackRecorded | MemberEvaluated
+    | TaskReturned | TaskSuspended | TaskResumed | TaskExpired | SlaWarning | SlaDeadlineReached | SlaExtended
+    | SlaBreached | SupervisorNotified | FeedbackRecorded | MemberEvaluated
     | CaseClosed | CaseReopened,
     Field(discriminator="type"),
 ]
@@ -268,6 +298,8 @@ TOPIC_MAP = topics.TopicMap(
         "task.responded": topics.TASK_EVENTS,
         "task.resolved": topics.TASK_EVENTS,
         "task.returned": topics.TASK_EVENTS,
+        "task.suspended": topics.TASK_EVENTS,
+        "task.resumed": topics.TASK_EVENTS,
         "task.expired": topics.TASK_EVENTS,
         "sla.warning": topics.SLA_EVENTS,
         "sla.deadline_reached": topics.SLA_EVENTS,

@@ -1,16 +1,18 @@
 """Claim's HTTP routes: a branch's task board and the four moves on a task."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from services.claim import store
-from services.claim.board import CLAIM, RESOLVE, RESPOND, RETURN, Refused, TaskBoard
+from services.claim.board import CLAIM, RESOLVE, RESPOND, RESUME, RETURN, SUSPEND, Refused, TaskBoard
+from services.claim.suspension import suspension_left
 from services.claim.tasks import ACTIVE, BOARD_STATUSES, Move
 from shared.auth import Identity
 from shared.clock import as_utc
+from shared.district import Duration
 from shared.events import CaseSummary
 from shared.runtime import Context
 
@@ -28,6 +30,9 @@ class TaskView(BaseModel):
     claimed_at: datetime | None
     responded_at: datetime | None
     warning: str | None = Field(description="accept_warning, accept_breached, respond_warning or respond_breached.")
+    suspended_until: datetime | None = Field(
+        description="While the respond clock is suspended (挂起), when it restarts by itself; earlier: when it did.")
+    suspension_left_seconds: float = Field(description="How much more suspension this task may still have.")
 
     @classmethod
     def of(cls, task: store.Task) -> "TaskView":
@@ -38,7 +43,9 @@ class TaskView(BaseModel):
                    status=task.status, member_id=task.member_id, case=task.case_summary,
                    dispatched_at=as_utc(task.dispatched_at), accept_deadline=utc(task.accept_deadline),
                    respond_deadline=utc(task.respond_deadline), claimed_at=utc(task.claimed_at),
-                   responded_at=utc(task.responded_at), warning=task.warning)
+                   responded_at=utc(task.responded_at), warning=task.warning,
+                   suspended_until=utc(task.suspended_until),
+                   suspension_left_seconds=suspension_left(task).total_seconds())
 
 
 class NoteBody(BaseModel):
@@ -47,6 +54,13 @@ class NoteBody(BaseModel):
 
 class ReturnBody(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, examples=["不属于本社区辖区"])
+
+
+class SuspendBody(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, examples=["诉求人电话无人接听，已短信告知"])
+    limit: Duration = Field(description="How long at most, as 30m, 2h or 1d; the clock restarts by "
+                                                    "itself when it runs out. All suspensions of a task together "
+                                                    "stay within the district's suspend_limit.")
 
 
 def build_router(tasks: TaskBoard, context: Context) -> APIRouter:
@@ -68,9 +82,10 @@ def build_router(tasks: TaskBoard, context: Context) -> APIRouter:
             rows = await store.board(session, branch_code, (status,) if status else (*ACTIVE, "escalated"))
         return [TaskView.of(t) for t in rows]
 
-    async def act(move: Move, case_id: str, who: Identity, text: str | None) -> TaskView:
+    async def act(move: Move, case_id: str, who: Identity, text: str | None, length: timedelta | None = None) \
+            -> TaskView:
         try:
-            return TaskView.of(await tasks.perform(move, case_id, who, text))
+            return TaskView.of(await tasks.perform(move, case_id, who, text, length))
         except Refused as refusal:
             raise HTTPException(refusal.status, refusal.reason) from None
 
@@ -90,5 +105,18 @@ def build_router(tasks: TaskBoard, context: Context) -> APIRouter:
     @router.post("/api/tasks/{case_id}/return", response_model=TaskView)
     async def give_back(case_id: str, body: ReturnBody, who: member) -> TaskView:
         return await act(RETURN, case_id, who, body.reason)
+
+    @router.post("/api/tasks/{case_id}/suspend", response_model=TaskView,
+                 responses={409: {"description": "Not the holder's claimed task, already suspended, or the "
+                                                 "respond deadline has passed."}})
+    async def suspend(case_id: str, body: SuspendBody, who: member) -> TaskView:
+        """Stop the respond clock while the citizen cannot be reached (挂起)."""
+        return await act(SUSPEND, case_id, who, body.reason, body.limit)
+
+    @router.post("/api/tasks/{case_id}/resume", response_model=TaskView,
+                 responses={409: {"description": "The clock is not suspended."}})
+    async def resume(case_id: str, who: member) -> TaskView:
+        """Restart the respond clock; the unused part of the suspension is given back."""
+        return await act(RESUME, case_id, who, None)
 
     return router

@@ -1,16 +1,28 @@
-"""What members do to tasks: claim, respond, resolve, return. One transaction each."""
+"""What members do to tasks: claim, respond, resolve, return, suspend and resume the
+respond clock. One transaction each."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from services.claim import store
+from services.claim import store, suspension
 from services.claim.metrics import ClaimMetrics
-from services.claim.tasks import CLAIM, RESOLVE, RESPOND, RETURN, Move, Refused, check
+from services.claim.tasks import CLAIM, RESOLVE, RESPOND, RESUME, RETURN, SUSPEND, Move, Refused, check
 from shared.auth import Identity
 from shared.clock import Clock, as_utc
-from shared.events import Envelope, TaskClaimed, TaskResolved, TaskResponded, TaskReturned, event_id_for
+from shared.events import (
+    Envelope,
+    TaskClaimed,
+    TaskResolved,
+    TaskResponded,
+    TaskResumed,
+    TaskReturned,
+    TaskSuspended,
+    event_id_for,
+)
 from shared.idempotency import UnitOfWork
+
+CLOCK_MOVES = (SUSPEND, RESUME)
 
 
 class TaskBoard:
@@ -19,7 +31,9 @@ class TaskBoard:
         self.clock = clock
         self.metrics = metrics
 
-    async def perform(self, move: Move, case_id: str, who: Identity, text: str | None = None) -> store.Task:
+    async def perform(self, move: Move, case_id: str, who: Identity, text: str | None = None,
+                      length: timedelta | None = None) -> store.Task:
+        """``text`` is the note or reason; ``length`` how long a suspension may last."""
         try:
             async with self.uow.begin() as tx:
                 task = await store.find(tx.session, case_id)
@@ -27,11 +41,14 @@ class TaskBoard:
                     raise Refused(404, "no such task")
                 check(move, who, task.branch_code, task.status, task.member_id)
                 now = self.clock.now()
-                values = self._changes(move, task, who, now, text)
+                values = self._changes(move, task, who, now, text, length)
                 holder = task.member_id if move.holder_only or task.status != "open" else None
-                if not await store.move(tx.session, task, move.from_statuses, values, holder=holder):
+                # Made from the row as read, before the UPDATE refreshes it in the session.
+                event = self._event(move, task, who, now, text, values)
+                # A clock move computed the deadline from the row it read: insist on that row.
+                fence = [store.Task.revision == task.revision] if move in CLOCK_MOVES else []
+                if not await store.move(tx.session, task, move.from_statuses, values, holder=holder, where=fence):
                     raise Refused(409, "someone else changed this task first")
-                event = self._event(move, task, who, now, text)
                 tx.emit(event)
         except Refused:
             self.metrics.moves.labels(move.name, "refused").inc()
@@ -43,8 +60,15 @@ class TaskBoard:
         return task
 
     @staticmethod
-    def _changes(move: Move, task: store.Task, who: Identity, now: datetime, text: str | None) -> dict[str, Any]:
+    def _changes(move: Move, task: store.Task, who: Identity, now: datetime, text: str | None,
+                 length: timedelta | None) -> dict[str, Any]:
+        if move is SUSPEND:
+            return suspension.suspend(task, now, length or timedelta(0))
+        if move is RESUME:
+            return suspension.resume(task, now)
         values: dict[str, Any] = {"status": move.to_status, "note": text}
+        if suspension.is_suspended(task, now):
+            values["suspended_until"] = now
         if move is CLAIM:
             values |= {"member_id": who.user_id, "claimed_at": now}
         elif move is RESPOND:
@@ -54,11 +78,24 @@ class TaskBoard:
         return values
 
     @staticmethod
-    def _event(move: Move, task: store.Task, who: Identity, now: datetime, text: str | None) -> Envelope:
+    def _event(move: Move, task: store.Task, who: Identity, now: datetime, text: str | None,
+               values: dict[str, Any]) -> Envelope:
         case_id = uuid.UUID(task.case_id)
+        # Suspensions repeat within a generation; the count tells them apart.
+        kind = f"{move.name}#{values.get('suspensions', task.suspensions)}" if move in CLOCK_MOVES else move.name
         common = {"case_id": case_id, "correlation_id": uuid.UUID(task.correlation_id), "occurred_at": now,
                   "generation": task.generation, "branch_code": task.branch_code, "member_id": who.user_id,
-                  "event_id": event_id_for(case_id, move.name, task.generation)}
+                  "event_id": event_id_for(case_id, kind, task.generation)}
+        if move is SUSPEND:
+            length = values["suspended_until"] - now
+            return TaskSuspended(reason=text or "", until=values["suspended_until"],
+                                 suspended_seconds=length.total_seconds(),
+                                 respond_deadline=values["respond_deadline"], **common)
+        if move is RESUME:
+            unused = as_utc(task.suspended_until) - now  # type: ignore[arg-type]
+            return TaskResumed(suspended_seconds=(now - as_utc(task.suspended_at)).total_seconds(),  # type: ignore[arg-type]
+                               unused_seconds=unused.total_seconds(), respond_deadline=values["respond_deadline"],
+                               **common)
         since_dispatch = (now - as_utc(task.dispatched_at)).total_seconds()
         if move is CLAIM:
             return TaskClaimed(seconds_to_accept=since_dispatch, **common)
@@ -75,4 +112,4 @@ class TaskBoard:
             self.metrics.respond_seconds.labels(task.branch_code).observe(event.seconds_to_respond)
 
 
-__all__ = ["CLAIM", "RESOLVE", "RESPOND", "RETURN", "Refused", "TaskBoard"]
+__all__ = ["CLAIM", "RESOLVE", "RESPOND", "RESUME", "RETURN", "SUSPEND", "Refused", "TaskBoard"]

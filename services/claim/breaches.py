@@ -4,12 +4,14 @@ settled by whichever commits first.
 Both sides move the task with a conditional UPDATE from the same status: a claim from
 ``open``, an accept breach from ``open``; a response from ``claimed``, a respond breach
 from ``claimed``. Exactly one of each pair changes the row, so a generation never has
-both a successful claim and an accept breach.
+both a successful claim and an accept breach. The deadline is part of the condition too:
+a suspension that committed first moved it past the one the timer fired for.
 """
 
 import uuid
 from datetime import datetime
 
+from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claim import store
@@ -25,7 +27,10 @@ async def confirm_breach(session: AsyncSession, task: store.Task, due: SlaDeadli
     changes = {"warning": f"{due.stage}_breached"}
     if due.stage == "accept":
         changes["status"] = "expired"
-    if not await store.move(session, task, (PENDING_STATUS[due.stage],), changes):
+    deadline = getattr(store.Task, f"{due.stage}_deadline")
+    # A deadline that a suspension has since moved later is not the task's deadline any more.
+    still_due = [deadline <= due.deadline, or_(store.Task.warning.is_(None), store.Task.warning != changes["warning"])]
+    if not await store.move(session, task, (PENDING_STATUS[due.stage],), changes, where=still_due):
         return None
     case_id = uuid.UUID(task.case_id)
     common = {"case_id": case_id, "correlation_id": uuid.UUID(task.correlation_id), "occurred_at": now,

@@ -1,6 +1,8 @@
 """Claim's subscribers: dispatches put tasks on a branch's board; SLA warnings mark them;
 a deadline reached becomes a breach only if the task has not met it first."""
 
+from datetime import timedelta
+
 import structlog
 from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,6 +12,7 @@ from services.claim.breaches import PENDING_STATUS, confirm_breach
 from services.claim.metrics import ClaimMetrics
 from shared import topics
 from shared.broker import consumer_options, declare_publications
+from shared.clock import as_utc
 from shared.events import CaseDispatched, DispatchEvent, SlaEvent, SlaExtended, SlaWarning, TaskEvent
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
@@ -32,10 +35,12 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
             if task is not None and task.generation >= event.generation:
                 return
             if isinstance(event, CaseDispatched):
-                fields = dict(branch_code=event.branch_code, status="open", accept_deadline=event.accept_deadline,
-                              respond_deadline=event.respond_deadline)
+                fields = {"branch_code": event.branch_code, "status": "open", "accept_deadline": event.accept_deadline,
+                          "respond_deadline": event.respond_deadline,
+                          "suspend_limit_seconds": event.suspend_limit_seconds}
             else:
-                fields = dict(branch_code=None, status="escalated", accept_deadline=None, respond_deadline=None)
+                fields = {"branch_code": None, "status": "escalated", "accept_deadline": None,
+                          "respond_deadline": None}
             await _replace(tx.session, task, event, fields)
 
     @broker.subscriber(topics.SLA_EVENTS, **options, title="claim.sla")
@@ -46,12 +51,15 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
                 return
             if isinstance(event, SlaWarning):
                 if task.status == PENDING_STATUS[event.stage]:
-                    task.warning = f"{event.stage}_warning"
+                    task.warning, task.revision = f"{event.stage}_warning", task.revision + 1
                 return
             if isinstance(event, SlaExtended):
-                setattr(task, f"{event.stage}_deadline", event.deadline)
+                # By the amount, not to the new time: a suspension may have moved it meanwhile.
+                field = f"{event.stage}_deadline"
+                setattr(task, field, as_utc(getattr(task, field)) + timedelta(seconds=event.extended_by_seconds))
                 if task.warning == f"{event.stage}_warning":
                     task.warning = None
+                task.revision += 1
                 return
             breach = await confirm_breach(tx.session, task, event, context.clock.now())
             if breach is None:
@@ -63,9 +71,10 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
 
 
 async def _replace(session: AsyncSession, task: store.Task | None, event: DispatchEvent, fields: dict) -> None:
-    common = dict(generation=event.generation, street_code=event.street_code, member_id=None,
-                  summary=event.summary.model_dump_json(), dispatched_at=event.occurred_at, claimed_at=None,
-                  responded_at=None, resolved_at=None, note=None, warning=None)
+    common = {"generation": event.generation, "street_code": event.street_code, "member_id": None,
+              "summary": event.summary.model_dump_json(), "dispatched_at": event.occurred_at, "claimed_at": None,
+              "responded_at": None, "resolved_at": None, "note": None, "warning": None, "suspended_at": None,
+              "suspended_until": None, "suspensions": 0, "suspend_used_seconds": 0.0}
     if task is None:
         session.add(store.Task(case_id=str(event.case_id), correlation_id=str(event.correlation_id),
                                **common, **fields))

@@ -1,9 +1,10 @@
 """The claim service's task board: one row per case, for its current dispatch generation."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -29,6 +30,12 @@ class Task(SQLModel, table=True):
     resolved_at: datetime | None = None
     note: str | None = None
     warning: str | None = Field(default=None, max_length=16, description="SLA stage warned or breached.")
+    suspend_limit_seconds: float = 86_400.0
+    suspend_used_seconds: float = Field(default=0.0, description="Suspension taken, the running one in full.")
+    suspended_at: datetime | None = None
+    suspended_until: datetime | None = None
+    suspensions: int = 0
+    revision: int = Field(default=0, description="Bumped by every change, so a move can insist on what it read.")
 
     @property
     def case_summary(self) -> CaseSummary:
@@ -53,12 +60,12 @@ async def board(session: AsyncSession, unit: str, statuses: tuple[str, ...]) -> 
 
 
 async def move(session: AsyncSession, task: Task, from_statuses: tuple[str, ...], values: dict[str, Any],
-               holder: str | None = None) -> bool:
+               holder: str | None = None, where: Sequence[ColumnElement[bool]] = ()) -> bool:
     """Apply a transition only if the row is still as it was read: the winner of a race
     changes one row, every loser changes none."""
     condition = [Task.case_id == task.case_id, Task.generation == task.generation,
-                 Task.status.in_(from_statuses)]  # type: ignore[attr-defined]
+                 Task.status.in_(from_statuses), *where]  # type: ignore[attr-defined]
     if holder is not None:
         condition.append(Task.member_id == holder)
-    result = await session.execute(update(Task).where(*condition).values(**values))
+    result = await session.execute(update(Task).where(*condition).values(**values, revision=Task.revision + 1))
     return result.rowcount == 1  # type: ignore[attr-defined]

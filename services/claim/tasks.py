@@ -24,6 +24,8 @@ CLAIM = Move("claim", ("open",), "claimed", holder_only=False)
 RESPOND = Move("respond", ("claimed",), "responded", holder_only=True)
 RESOLVE = Move("resolve", ("claimed", "responded"), "resolved", holder_only=True)
 RETURN = Move("return", ("open", "claimed", "responded"), "returned", holder_only=False)
+SUSPEND = Move("suspend", ("claimed",), "claimed", holder_only=True)
+RESUME = Move("resume", ("claimed",), "claimed", holder_only=True)
 
 
 class Refused(Exception):

@@ -30,5 +30,5 @@ def next_generation(assignment: Assignment, target: Target, reason: str, now: da
         event_id=event_id_for(case_id, "dispatched", assignment.generation), branch_code=target.branch_code,
         community_code=target.community_code, street_code=target.street_code, reason=reason,
         accept_deadline=deadlines.accept, respond_deadline=deadlines.respond, warn_at=deadlines.warn_at,
-        summary=summary, **common,
+        suspend_limit_seconds=deadlines.suspend_limit.total_seconds(), summary=summary, **common,
     )

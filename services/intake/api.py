@@ -44,7 +44,8 @@ class SlaOutcome(BaseModel):
     accept_breached: bool = Field(description="An accept deadline of this case was missed.")
     respond_breached: bool = Field(description="A respond deadline of this case was missed.")
     escalation_count: int = Field(description="Re-dispatches after an accept breach plus escalations to a street.")
-    extension_count: int
+    extension_count: int = Field(description="Deadlines a supervisor extended (延期).")
+    suspension_count: int = Field(description="Times a member suspended the respond clock (挂起).")
     resolved: bool = Field(description="A member resolved it at least once.")
     satisfied: bool | None = Field(description="From the latest citizen rating; null until rated.")
     rating: int | None = Field(description="The latest citizen rating, 1..5.")
@@ -70,6 +71,8 @@ class CaseDetail(BaseModel):
     member_id: str | None
     accept_deadline: datetime | None
     respond_deadline: datetime | None
+    suspended_until: datetime | None = Field(
+        description="Set while the member has suspended the respond clock (挂起): when it restarts by itself.")
     created_at: datetime
     sla: SlaOutcome
     timeline: list[TimelineItem] = []
@@ -162,11 +165,13 @@ def detail(case: Case, context: Context, *, full: bool) -> CaseDetail:
         branch_code=case.branch_code, street_code=case.street_code, member_id=case.member_id,
         accept_deadline=case.accept_deadline and as_utc(case.accept_deadline),
         respond_deadline=case.respond_deadline and as_utc(case.respond_deadline),
+        suspended_until=case.suspended_until and as_utc(case.suspended_until),
         created_at=as_utc(case.created_at),
         sla=SlaOutcome(
             seconds_to_accept=case.seconds_to_accept, seconds_to_respond=case.seconds_to_respond,
             accept_breached=case.accept_breached, respond_breached=case.respond_breached,
             escalation_count=case.escalation_count, extension_count=case.extension_count,
+            suspension_count=case.suspension_count,
             resolved=case.resolved, satisfied=case.satisfied, rating=case.rating,
         ),
     )

@@ -6,9 +6,20 @@ forward in (generation, rank) order; the timeline keeps every event whatever its
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from shared.events import CaseDispatched, CaseEscalated, Envelope, SlaExtended, TaskClaimed, TaskResolved, TaskResponded
+from shared.events import (
+    CaseDispatched,
+    CaseEscalated,
+    Envelope,
+    SlaExtended,
+    TaskClaimed,
+    TaskResolved,
+    TaskResponded,
+    TaskResumed,
+    TaskReturned,
+    TaskSuspended,
+)
 
 STATUS_RANK: dict[str, tuple[str, int]] = {
     "case.registered": ("registered", 0),
@@ -35,6 +46,7 @@ class CaseState:
     member_id: str | None = None
     accept_deadline: datetime | None = None
     respond_deadline: datetime | None = None
+    suspended_until: datetime | None = None
 
 
 def apply(state: CaseState, event: Envelope) -> CaseState:
@@ -42,7 +54,7 @@ def apply(state: CaseState, event: Envelope) -> CaseState:
     if generation < state.generation:
         return state
     if generation > state.generation:
-        state.member_id = None
+        state.member_id = state.suspended_until = None
     _take_facts(state, event)
     kind = event.type  # type: ignore[attr-defined]
     if kind in STATUS_RANK:
@@ -62,8 +74,25 @@ def _take_facts(state: CaseState, event: Envelope) -> None:
         state.accept_deadline = state.respond_deadline = None
     elif isinstance(event, (TaskClaimed, TaskResponded, TaskResolved)):
         state.member_id = event.member_id
+        state.suspended_until = None
+    elif isinstance(event, TaskReturned):
+        state.suspended_until = None
     elif isinstance(event, SlaExtended):
-        setattr(state, f"{event.stage}_deadline", event.deadline)
+        _move_deadline(state, event.stage, event.deadline, event.extended_by_seconds)
+    elif isinstance(event, TaskSuspended):
+        state.suspended_until = event.until
+        _move_deadline(state, "respond", event.respond_deadline, event.suspended_seconds)
+    elif isinstance(event, TaskResumed):
+        state.suspended_until = None
+        _move_deadline(state, "respond", event.respond_deadline, -event.unused_seconds)
+
+
+def _move_deadline(state: CaseState, stage: str, new_deadline: datetime, by_seconds: float) -> None:
+    """By the amount where the deadline is known: extensions (sla topic) and suspensions
+    (task topic) may arrive in either order, and each is seen once."""
+    field = f"{stage}_deadline"
+    current = getattr(state, field)
+    setattr(state, field, new_deadline if current is None else current + timedelta(seconds=by_seconds))
 
 
 def timeline_details(event: Envelope) -> dict[str, object]:

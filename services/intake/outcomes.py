@@ -19,6 +19,7 @@ from shared.events import (
     TaskClaimed,
     TaskResolved,
     TaskResponded,
+    TaskSuspended,
 )
 
 
@@ -31,6 +32,7 @@ class Outcome:
     respond_breached: bool = False
     escalation_count: int = 0
     extension_count: int = 0
+    suspension_count: int = 0
     resolved: bool = False
     satisfied: bool | None = None
     rating: int | None = None
@@ -54,6 +56,8 @@ def take_outcome(outcome: Outcome, event: Envelope) -> Outcome:
             outcome.respond_breached = True
     elif isinstance(event, SlaExtended):
         outcome.extension_count += 1
+    elif isinstance(event, TaskSuspended):
+        outcome.suspension_count += 1
     elif isinstance(event, TaskResolved):
         outcome.resolved = True
     elif isinstance(event, FeedbackRecorded) and (

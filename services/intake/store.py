@@ -45,6 +45,7 @@ class Case(SQLModel, table=True):
     member_id: str | None = Field(default=None, max_length=32)
     accept_deadline: datetime | None = None
     respond_deadline: datetime | None = None
+    suspended_until: datetime | None = None
     updated_at: datetime | None = None
     first_dispatched_at: datetime | None = None
     seconds_to_accept: float | None = None
@@ -53,6 +54,7 @@ class Case(SQLModel, table=True):
     respond_breached: bool = False
     escalation_count: int = 0
     extension_count: int = 0
+    suspension_count: int = 0
     resolved: bool = False
     satisfied: bool | None = None
     rating: int | None = None
@@ -127,6 +129,7 @@ def _state_of(case: Case) -> CaseState:
         street_code=case.street_code, member_id=case.member_id,
         accept_deadline=case.accept_deadline and as_utc(case.accept_deadline),
         respond_deadline=case.respond_deadline and as_utc(case.respond_deadline),
+        suspended_until=case.suspended_until and as_utc(case.suspended_until),
     )
 
 

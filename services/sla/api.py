@@ -10,7 +10,7 @@ from services.sla import store
 from services.sla.extension import ExtensionRefused, check_extension, moved
 from shared.auth import Identity
 from shared.clock import as_utc
-from shared.district import parse_duration
+from shared.district import Duration
 from shared.events import SlaExtended
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
@@ -18,7 +18,7 @@ from shared.runtime import Context
 
 class ExtensionBody(BaseModel):
     stage: Literal["accept", "respond"]
-    extend_by: str = Field(examples=["30m"], description="How much later, as 30s, 10m, 2h or 1d.")
+    extend_by: Duration = Field(description="How much later, as 30s, 10m, 2h or 1d.")
     reason: str = Field(min_length=1, max_length=2000, examples=["诉求人出差，约定下周一上门"])
 
 
@@ -36,11 +36,7 @@ def build_router(uow: UnitOfWork, context: Context) -> APIRouter:
                  responses={409: {"description": "No running deadline for that stage."}})
     async def extend(case_id: str, body: ExtensionBody,
                      who: Annotated[Identity, Depends(context.auth.require("supervisor"))]) -> ExtensionGranted:
-        try:
-            extend_by = parse_duration(body.extend_by)
-        except ValueError as error:
-            raise HTTPException(422, [{"loc": ["body", "extend_by"], "msg": str(error), "type": "value_error"}]) \
-                from None
+        extend_by = body.extend_by
         try:
             async with uow.begin() as tx:
                 watch = await tx.session.get(store.Watch, case_id, with_for_update=True)

@@ -1,4 +1,7 @@
-"""SLA's subscribers: a dispatch sets timers; claims, responses and endings cancel them."""
+"""SLA's subscribers: a dispatch sets timers; claims, responses and endings cancel them;
+suspending and resuming the respond clock moves them."""
+
+from datetime import timedelta
 
 import structlog
 from faststream.kafka import KafkaBroker
@@ -17,7 +20,9 @@ from shared.events import (
     TaskExpired,
     TaskResolved,
     TaskResponded,
+    TaskResumed,
     TaskReturned,
+    TaskSuspended,
 )
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
@@ -60,12 +65,24 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
 
     @broker.subscriber(topics.TASK_EVENTS, **options, title="sla.tasks")
     async def on_task(event: TaskEvent) -> None:
+        if isinstance(event, (TaskSuspended, TaskResumed)):
+            await on_clock_stopped(event)
+            return
         if not isinstance(event, SETTLING):
             return
         stages = ("accept",) if isinstance(event, TaskClaimed) else ("accept", "respond")
         async with uow.begin(event.event_id) as tx:
             if not tx.duplicate:
                 await store.settle(tx.session, str(event.case_id), event.generation, stages)
+
+    async def on_clock_stopped(event: TaskSuspended | TaskResumed) -> None:
+        """By the amount, as the claim service moves its own copy of the deadline."""
+        by = timedelta(seconds=event.suspended_seconds if isinstance(event, TaskSuspended) else -event.unused_seconds)
+        moved = 0
+        async with uow.begin(event.event_id) as tx:
+            if not tx.duplicate:
+                moved = await store.shift(tx.session, str(event.case_id), event.generation, "respond", by)
+        log.info("sla_respond_clock_shifted", case_id=str(event.case_id), by_s=by.total_seconds(), timers=moved)
 
     @broker.subscriber(topics.FEEDBACK_EVENTS, **options, title="sla.feedback")
     async def on_feedback(event: FeedbackEvent) -> None:

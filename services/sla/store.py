@@ -1,6 +1,6 @@
 """SLA timers as rows: one per (case, kind, generation), fired at most once."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Index, UniqueConstraint, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -124,6 +124,24 @@ async def cancel(session: AsyncSession, case_id: str, *, generation: int | None 
         condition.append(Timer.kind.in_(kinds))  # type: ignore[attr-defined]
     result = await session.execute(update(Timer).where(*condition).values(state="cancelled"))
     return result.rowcount  # type: ignore[attr-defined]
+
+
+async def shift(session: AsyncSession, case_id: str, generation: int, stage: str, by: timedelta) -> int:
+    """Move a running stage's deadline and its warning by ``by`` (a suspension or its
+    resume). A deadline timer that already fired for the old time is armed again: the
+    claim service will have found that time stale, so the new one must still fire."""
+    watch = await session.get(Watch, case_id, with_for_update=True)
+    if watch is None or watch.generation != generation or stage in await settled_stages(session, case_id, generation):
+        return 0
+    field = f"{stage}_deadline"
+    setattr(watch, field, as_utc(getattr(watch, field)) + by)
+    moved = 0
+    for timer in await stage_timers(session, case_id, generation, stage):
+        if timer.state == "pending" or (timer.state == "fired" and timer.kind == stage):
+            timer.due_at, timer.deadline = as_utc(timer.due_at) + by, as_utc(timer.deadline) + by
+            timer.state, timer.fired_at = "pending", None
+            moved += 1
+    return moved
 
 
 async def claim_due(session: AsyncSession, now: datetime, limit: int, *, lock: bool) -> list[Timer]:

@@ -1,23 +1,34 @@
-"""Accept versus accept-timeout, interleaved thousands of times: whichever commits first
-wins, and no generation ever has both a successful claim and an accept breach."""
+"""A member's move versus a deadline, interleaved thousands of times: whichever commits
+first wins. No generation ever has both a successful claim and an accept breach, nor
+both a suspension of the respond clock and a respond breach."""
 
 import asyncio
 import random
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 from faststream.kafka import TestKafkaBroker
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
 from services.claim.app import build_service
-from services.claim.board import CLAIM, Refused, TaskBoard
+from services.claim.board import CLAIM, SUSPEND, Refused, TaskBoard
 from services.claim.metrics import ClaimMetrics
 from services.claim.store import Task
 from services.system import build_context
 from shared import topics
 from shared.auth import Identity
 from shared.clock import FakeClock
-from shared.events import SlaBreached, SlaDeadlineReached, TaskClaimed, case_event_adapter, event_id_for
+from shared.events import (
+    Envelope,
+    SlaBreached,
+    SlaDeadlineReached,
+    TaskClaimed,
+    TaskSuspended,
+    case_event_adapter,
+    event_id_for,
+)
 from shared.outbox import OutboxMessage
 from shared.settings import Settings
 from tests.unit.factories import T0, make_dispatched
@@ -26,60 +37,84 @@ CASES = 2000
 MEMBER = Identity("M001", "张伟", "member", "B0101")
 
 
-def deadline_reached(case_id: uuid.UUID) -> SlaDeadlineReached:
-    return SlaDeadlineReached(event_id=event_id_for(case_id, "accept", 1), case_id=case_id,
-                              correlation_id=case_id, occurred_at=T0, generation=1, stage="accept",
-                              branch_code="B0101", deadline=T0)
+def deadline_reached(case_id: uuid.UUID, stage: str) -> SlaDeadlineReached:
+    dispatched = make_dispatched(1, case_id=case_id)
+    deadline = getattr(dispatched, f"{stage}_deadline")
+    return SlaDeadlineReached(event_id=event_id_for(case_id, stage, 1), case_id=case_id,
+                              correlation_id=case_id, occurred_at=deadline, generation=1, stage=stage,
+                              branch_code="B0101", deadline=deadline)
 
 
-def open_task(case_id: uuid.UUID) -> Task:
+def task(case_id: uuid.UUID, status: str) -> Task:
     dispatched = make_dispatched(1, case_id=case_id)
     return Task(case_id=str(case_id), correlation_id=str(case_id), generation=1, branch_code="B0101",
-                street_code="S01", status="open", summary=dispatched.summary.model_dump_json(), dispatched_at=T0,
+                street_code="S01", status=status, member_id=MEMBER.user_id if status == "claimed" else None,
+                summary=dispatched.summary.model_dump_json(), dispatched_at=T0,
                 accept_deadline=dispatched.accept_deadline, respond_deadline=dispatched.respond_deadline)
 
 
-async def test_claim_and_accept_timeout_never_both_win(tmp_path, database_url):
+async def race(tmp_path, database_url, *, status: str, now, member_move: Callable[[TaskBoard, str], Awaitable],
+               stage: str) -> tuple[set[uuid.UUID], list[Envelope], dict[str, str]]:
+    """Each case's task starts in ``status``; the member's move and the ``stage`` deadline
+    race in random order with random delays. Returns who moved, the events, the statuses."""
     rng = random.Random(20261121)
-    clock = FakeClock(T0)
-    context = build_context(Settings(data_dir=tmp_path), clock=clock)
-    service = build_service(context, database_url=database_url)
+    clock = FakeClock(now)
+    service = build_service(build_context(Settings(data_dir=tmp_path), clock=clock), database_url=database_url)
     await service.db.create_tables()
     board = TaskBoard(service.uow, clock, ClaimMetrics.register(CollectorRegistry()))
     case_ids = [uuid.uuid4() for _ in range(CASES)]
-    claimed: set[uuid.UUID] = set()
+    moved: set[uuid.UUID] = set()
 
-    async def claim(case_id: uuid.UUID) -> None:
+    async def move(case_id: uuid.UUID) -> None:
         await asyncio.sleep(rng.random() * 0.003)
         try:
-            await board.perform(CLAIM, str(case_id), MEMBER)
-            claimed.add(case_id)
+            await member_move(board, str(case_id))
+            moved.add(case_id)
         except Refused as refusal:
             assert refusal.status == 409
 
     async with TestKafkaBroker(service.broker) as broker:
         async with service.uow.begin() as tx:
-            tx.session.add_all(open_task(case_id) for case_id in case_ids)
+            tx.session.add_all(task(case_id, status) for case_id in case_ids)
 
         async def time_out(case_id: uuid.UUID) -> None:
             await asyncio.sleep(rng.random() * 0.003)
-            await broker.publish(deadline_reached(case_id), topics.SLA_EVENTS)
+            await broker.publish(deadline_reached(case_id, stage), topics.SLA_EVENTS)
 
         for start in range(0, CASES, 100):
-            racers = [race(case_id) for case_id in case_ids[start:start + 100]
-                      for race in rng.sample([claim, time_out], 2)]
-            await asyncio.gather(*racers)
+            await asyncio.gather(*[side(case_id) for case_id in case_ids[start:start + 100]
+                                   for side in rng.sample([move, time_out], 2)])
 
     async with service.db.session() as session:
         rows = (await session.execute(select(OutboxMessage.payload))).scalars().all()
-        tasks = {t.case_id: t.status for t in (await session.execute(select(Task))).scalars()}
+        statuses = {t.case_id: t.status for t in (await session.execute(select(Task))).scalars()}
     await service.db.dispose()
-    events = [case_event_adapter.validate_json(payload) for payload in rows]
+    return moved, [case_event_adapter.validate_json(payload) for payload in rows], statuses
+
+
+async def test_claim_and_accept_timeout_never_both_win(tmp_path, database_url):
+    claimed, events, statuses = await race(
+        tmp_path, database_url, status="open", now=T0, stage="accept",
+        member_move=lambda board, case_id: board.perform(CLAIM, case_id, MEMBER))
     breached = {e.case_id for e in events if isinstance(e, SlaBreached) and e.stage == "accept"}
-    claim_events = {e.case_id for e in events if isinstance(e, TaskClaimed)}
 
     assert not claimed & breached, "a generation had both a successful claim and an accept breach"
-    assert claimed | breached == set(case_ids), "every race has a winner"
-    assert claim_events == claimed
-    assert {tasks[str(c)] for c in claimed} <= {"claimed"} and {tasks[str(c)] for c in breached} <= {"expired"}
+    assert len(claimed | breached) == CASES, "every race has a winner"
+    assert {e.case_id for e in events if isinstance(e, TaskClaimed)} == claimed
+    assert {statuses[str(c)] for c in claimed} <= {"claimed"} and {statuses[str(c)] for c in breached} <= {"expired"}
     assert 0.2 < len(claimed) / CASES < 0.8, "the interleaving should let both sides win often"
+
+
+async def test_suspension_and_respond_timeout_never_both_win(tmp_path, database_url):
+    """The suspension asks just before the deadline; the deadline event is for the old time."""
+    just_before = make_dispatched(1).respond_deadline - timedelta(seconds=1)
+    suspended, events, _ = await race(
+        tmp_path, database_url, status="claimed", now=just_before, stage="respond",
+        member_move=lambda board, case_id: board.perform(SUSPEND, case_id, MEMBER, "电话无人接听",
+                                                         timedelta(hours=1)))
+    breached = {e.case_id for e in events if isinstance(e, SlaBreached) and e.stage == "respond"}
+
+    assert not suspended & breached, "a respond breach for a deadline the suspension had already moved"
+    assert len(suspended | breached) == CASES, "every race has a winner"
+    assert {e.case_id for e in events if isinstance(e, TaskSuspended)} == suspended
+    assert 0.2 < len(suspended) / CASES < 0.8, "the interleaving should let both sides win often"

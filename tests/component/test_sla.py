@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from prometheus_client import CollectorRegistry
 from sqlalchemy import delete, select
 
@@ -6,9 +8,17 @@ from services.sla.firing import FiringLoop
 from services.sla.metrics import SlaMetrics
 from services.sla.store import Timer
 from shared import topics
+from shared.clock import as_utc
 from shared.events import SlaDeadlineReached, SlaWarning, case_event_adapter
 from tests.component.conftest import outbox
-from tests.unit.factories import T0, make_claimed, make_dispatched
+from tests.unit.factories import (
+    T0,
+    make_claimed,
+    make_dispatched,
+    make_responded,
+    make_resumed,
+    make_suspended,
+)
 
 
 async def timers(service) -> dict[str, str]:
@@ -82,3 +92,56 @@ async def test_the_auditor_counts_overdue_timers_and_rebuilds_missing_ones(servi
         clock.advance(minutes=50)
         assert (await auditor.check()).overdue == 1
         assert metrics.overdue._value.get() == 1
+
+
+async def respond_timers(service) -> dict[str, tuple[str, datetime]]:
+    async with service.db.session() as session:
+        rows = (await session.execute(select(Timer).where(Timer.stage == "respond"))).scalars()
+        return {t.kind: (t.state, as_utc(t.deadline)) for t in rows}
+
+
+async def test_a_suspension_moves_the_respond_timers_and_a_resume_brings_them_back(service_under_test, clock):
+    async with service_under_test("sla") as (service, broker):
+        dispatched = make_dispatched(1, at=T0)
+        for event, topic in ((dispatched, topics.CASE_DISPATCH), (make_claimed(1), topics.TASK_EVENTS)):
+            await broker.publish(event, topic)
+        suspended = make_suspended(1, at=T0 + timedelta(minutes=20), length=timedelta(hours=2))
+        await broker.publish(suspended, topics.TASK_EVENTS)
+        await broker.publish(suspended, topics.TASK_EVENTS)
+        moved = dispatched.respond_deadline + timedelta(hours=2)
+        assert await respond_timers(service) == {"respond_warning": ("pending", moved), "respond": ("pending", moved)}
+        await broker.publish(make_resumed(1, unused=timedelta(minutes=90)), topics.TASK_EVENTS)
+        back = dispatched.respond_deadline + timedelta(minutes=30)
+        assert await respond_timers(service) == {"respond_warning": ("pending", back), "respond": ("pending", back)}
+
+
+async def test_a_deadline_fired_just_before_the_suspension_arrived_fires_again_for_the_new_time(
+        service_under_test, clock):
+    """The claim service ignores the first event (its deadline has moved); the second is a
+    new fact with its own event id, so it is not taken for a redelivery."""
+    async with service_under_test("sla") as (service, broker):
+        dispatched = make_dispatched(1, at=T0)
+        await broker.publish(dispatched, topics.CASE_DISPATCH)
+        await broker.publish(make_claimed(1), topics.TASK_EVENTS)
+        loop = FiringLoop(service.uow, clock, SlaMetrics.register(CollectorRegistry()), poll_seconds=1)
+        clock._now = dispatched.respond_deadline
+        await loop.fire_due()
+        await broker.publish(make_suspended(1, at=clock.now() - timedelta(seconds=1), length=timedelta(minutes=10)),
+                             topics.TASK_EVENTS)
+        assert (await respond_timers(service))["respond"] == (
+            "pending", dispatched.respond_deadline + timedelta(minutes=10))
+        clock.advance(minutes=10)
+        assert await loop.fire_due() == 1
+        reached = [e for e in map(case_event_adapter.validate_json, (row.payload for row in await outbox(service)))
+                   if isinstance(e, SlaDeadlineReached) and e.stage == "respond"]
+        assert [e.deadline for e in reached] == [dispatched.respond_deadline,
+                                                 dispatched.respond_deadline + timedelta(minutes=10)]
+        assert len({e.event_id for e in reached}) == 2
+
+
+async def test_a_suspension_after_the_response_changes_nothing(service_under_test):
+    async with service_under_test("sla") as (service, broker):
+        await broker.publish(make_dispatched(1, at=T0), topics.CASE_DISPATCH)
+        await broker.publish(make_responded(1), topics.TASK_EVENTS)
+        await broker.publish(make_suspended(1), topics.TASK_EVENTS)
+        assert {state for state, _ in (await respond_timers(service)).values()} == {"cancelled"}

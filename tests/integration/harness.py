@@ -95,11 +95,13 @@ async def _ready(http: httpx.AsyncClient) -> bool:
     return (await http.get("/readyz")).status_code == 200
 
 
-def district_file(directory: Path, *, accept: str, respond: str, **top_level: Any) -> Path:
+def district_file(directory: Path, *, accept: str, respond: str, suspend_limit: str = "24h",
+                  **top_level: Any) -> Path:
     """A copy of the bundled district with tiny SLA durations (both priorities), plus any
     top-level overrides such as ``escalation_loops``."""
     raw = yaml.safe_load(bundled_district_path().read_text(encoding="utf-8"))
-    raw["sla"] = {p: {"accept": accept, "respond": respond, "warn_at": 0.8} for p in ("normal", "urgent")}
+    raw["sla"] = {p: {"accept": accept, "respond": respond, "warn_at": 0.8, "suspend_limit": suspend_limit}
+                  for p in ("normal", "urgent")}
     raw.update(top_level)
     path = directory / "district.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")

@@ -11,11 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+from services.sla.store import TABLES as SLA_TABLES
+from services.sla.store import Timer
 from shared import topics
 from shared.db import Database, async_url
 from shared.events import CaseClosed, event_id_for
 from shared.idempotency import ProcessedEvent, UnitOfWork
 from shared.outbox import OutboxMessage, OutboxRelay
+from shared.runtime import service_database
+from shared.settings import Settings
 from tests.integration.harness import events, publish, report, running_system, settings_for
 
 pytestmark = pytest.mark.integration
@@ -230,3 +234,16 @@ async def test_relay_stops_when_cancelled_as_it_wakes(db):
     running.cancel()
     done, _ = await asyncio.wait([running], timeout=5)
     assert running in done and running.cancelled(), "a stop that coincides with a commit must not hang"
+
+
+async def test_replicas_starting_together_on_a_fresh_database_all_start(database_url, tmp_path):
+    """Every replica creates what is missing as it starts; PostgreSQL's catalog refuses a
+    second concurrent CREATE even with IF NOT EXISTS, so creation must be serialised."""
+    settings = Settings(database_url=database_url, data_dir=tmp_path)
+    replicas = [service_database(settings, "sla", SLA_TABLES) for _ in range(4)]
+    try:
+        await asyncio.gather(*(replica.create_tables() for replica in replicas))
+        assert await count(replicas[0], Timer.__table__) == 0
+    finally:
+        for replica in replicas:
+            await replica.dispose()

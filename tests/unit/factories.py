@@ -20,10 +20,13 @@ from shared.events import (
     CaseSummary,
     FeedbackRecorded,
     SlaBreached,
+    SlaExtended,
     TaskClaimed,
     TaskResolved,
     TaskResponded,
+    TaskResumed,
     TaskReturned,
+    TaskSuspended,
     event_id_for,
 )
 
@@ -167,6 +170,31 @@ def make_returned(generation: int = 1, member_id: str = "M001", branch_code: str
                   at: datetime = T0, case_id: uuid.UUID = CASE_ID) -> TaskReturned:
     return TaskReturned(**_envelope("returned", generation, at, case_id), generation=generation,
                         branch_code=branch_code, member_id=member_id, reason="不属于本社区")
+
+
+def make_extended(generation: int = 1, stage: str = "respond", *, at: datetime = T0, case_id: uuid.UUID = CASE_ID,
+                  by: timedelta = timedelta(minutes=30), deadline: datetime | None = None) -> SlaExtended:
+    return SlaExtended(**_envelope(f"extended-{stage}", generation, at, case_id), generation=generation, stage=stage,
+                       branch_code="B0101", deadline=deadline or T0 + timedelta(hours=1) + by,
+                       extended_by_seconds=by.total_seconds(), reason="诉求人出差", supervisor_id="U900")
+
+
+def make_suspended(generation: int = 1, *, at: datetime = T0, case_id: uuid.UUID = CASE_ID,
+                   length: timedelta = timedelta(hours=2), respond_deadline: datetime | None = None,
+                   number: int = 1) -> TaskSuspended:
+    return TaskSuspended(**_envelope(f"suspend#{number}", generation, at, case_id), generation=generation,
+                         branch_code="B0101", member_id="M001", reason="诉求人电话无人接听", until=at + length,
+                         suspended_seconds=length.total_seconds(),
+                         respond_deadline=respond_deadline or T0 + timedelta(hours=1) + length)
+
+
+def make_resumed(generation: int = 1, *, at: datetime = T0, case_id: uuid.UUID = CASE_ID,
+                 suspended: timedelta = timedelta(minutes=30), unused: timedelta = timedelta(minutes=90),
+                 respond_deadline: datetime | None = None, number: int = 1) -> TaskResumed:
+    return TaskResumed(**_envelope(f"resume#{number}", generation, at, case_id), generation=generation,
+                       branch_code="B0101", member_id="M001", suspended_seconds=suspended.total_seconds(),
+                       unused_seconds=unused.total_seconds(),
+                       respond_deadline=respond_deadline or T0 + timedelta(hours=1) + suspended)
 
 
 def make_reopened(generation: int = 1, *, at: datetime = T0, case_id: uuid.UUID = CASE_ID) -> CaseReopened:

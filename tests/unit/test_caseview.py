@@ -10,11 +10,14 @@ from tests.unit.factories import (
     make_closed,
     make_dispatched,
     make_escalated,
+    make_extended,
     make_registered,
     make_reopened,
     make_resolved,
     make_responded,
+    make_resumed,
     make_returned,
+    make_suspended,
 )
 
 
@@ -143,3 +146,27 @@ def test_timeline_details_keep_the_facts_and_drop_the_envelope():
     assert details["generation"] == 1
     assert details["accept_deadline"].startswith("2026-11-21T09:10:00")
     assert not {"event_id", "case_id", "correlation_id", "occurred_at", "type", "summary"} & set(details)
+
+
+def test_a_suspension_moves_the_respond_deadline_and_a_resume_gives_back_the_rest():
+    dispatched = make_dispatched(1)
+    suspended = replay(dispatched, make_claimed(1), make_suspended(1, at=T0 + timedelta(minutes=20)))
+    assert suspended.respond_deadline == dispatched.respond_deadline + timedelta(hours=2)
+    assert suspended.suspended_until == T0 + timedelta(minutes=20, hours=2)
+    assert suspended.status == "claimed"
+    resumed = apply(suspended, make_resumed(1, unused=timedelta(minutes=90)))
+    assert resumed.respond_deadline == dispatched.respond_deadline + timedelta(minutes=30)
+    assert resumed.suspended_until is None
+
+
+def test_a_response_ends_a_suspension():
+    state = replay(make_dispatched(1), make_claimed(1), make_suspended(1), make_responded(1))
+    assert state.suspended_until is None and state.status == "responded"
+
+
+@given(st.permutations([make_extended(1, by=timedelta(minutes=30)), make_suspended(1, length=timedelta(hours=2)),
+                        make_resumed(1, unused=timedelta(minutes=90))]))
+def test_extensions_and_suspensions_add_up_in_any_order(changes):
+    dispatched = make_dispatched(1)
+    state = replay(dispatched, *changes)
+    assert state.respond_deadline == dispatched.respond_deadline + timedelta(minutes=30 + 120 - 90)

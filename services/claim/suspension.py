@@ -1,0 +1,53 @@
+"""Stopping the respond clock while the citizen cannot be reached (挂起): pure, no I/O.
+
+A suspension moves the respond deadline later by its whole length at once, so a clock
+nobody resumes restarts by itself when the suspension runs out; a resume moves the
+deadline back by what was left unused. The sla service shifts its timers by the same
+amounts, so both agree whatever order extensions and suspensions reach them in.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.claim.store import Task
+from services.claim.tasks import Refused
+from shared.clock import as_utc
+
+
+def is_suspended(task: Task, now: datetime) -> bool:
+    return task.suspended_until is not None and as_utc(task.suspended_until) > now
+
+
+def suspension_left(task: Task) -> timedelta:
+    return timedelta(seconds=max(task.suspend_limit_seconds - task.suspend_used_seconds, 0.0))
+
+
+def suspend(task: Task, now: datetime, length: timedelta) -> dict[str, Any]:
+    """The task's changes for a suspension of ``length`` from ``now``."""
+    if is_suspended(task, now):
+        raise Refused(409, f"the clock is already suspended until {as_utc(task.suspended_until).isoformat()}")
+    deadline = as_utc(task.respond_deadline) if task.respond_deadline else None
+    if deadline is None or task.warning == "respond_breached" or now >= deadline:
+        raise Refused(409, "the respond deadline has already passed")
+    left = suspension_left(task)
+    if length <= timedelta(0):
+        raise Refused(422, "limit must be longer than 0")
+    if length > left:
+        raise Refused(422, f"limit may be at most {_duration(left)}: the rest of this task's suspension allowance")
+    return {"suspended_at": now, "suspended_until": now + length, "suspensions": task.suspensions + 1,
+            "suspend_used_seconds": task.suspend_used_seconds + length.total_seconds(),
+            "respond_deadline": deadline + length}
+
+
+def resume(task: Task, now: datetime) -> dict[str, Any]:
+    """The task's changes for restarting the clock at ``now``; the unused part is given back."""
+    if not is_suspended(task, now):
+        raise Refused(409, "the clock is not suspended")
+    unused = as_utc(task.suspended_until) - now  # type: ignore[arg-type]
+    return {"suspended_until": now, "suspend_used_seconds": task.suspend_used_seconds - unused.total_seconds(),
+            "respond_deadline": as_utc(task.respond_deadline) - unused}  # type: ignore[arg-type]
+
+
+def _duration(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
