@@ -1,9 +1,9 @@
-"""Both SLA deadlines count from dispatch, by the case's priority."""
+"""Both SLA deadlines count from dispatch, by the terms frozen on the case."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.district import District
+from services.dispatch.escalation import Escalation
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,7 @@ class Deadlines:
     suspend_limit: timedelta
 
 
-def deadlines_for(priority: str, dispatched_at: datetime, district: District) -> Deadlines:
-    policy = district.sla[priority]  # type: ignore[index]
-    return Deadlines(dispatched_at + policy.accept, dispatched_at + policy.respond, policy.warn_at,
-                     policy.suspend_limit)
+def deadlines_for(terms: Escalation, dispatched_at: datetime) -> Deadlines:
+    return Deadlines(dispatched_at + timedelta(seconds=terms.accept_seconds),
+                     dispatched_at + timedelta(seconds=terms.respond_seconds), terms.warn_at,
+                     timedelta(seconds=terms.suspend_limit_seconds))

@@ -6,12 +6,11 @@ from datetime import datetime
 from services.dispatch.deadlines import deadlines_for
 from services.dispatch.routing import Target
 from services.dispatch.store import ACTIVE, Assignment
-from shared.district import District
 from shared.events import CaseDispatched, CaseEscalated, Envelope, event_id_for
 
 
-def next_generation(assignment: Assignment, target: Target, reason: str, now: datetime,
-                    district: District) -> Envelope:
+def next_generation(assignment: Assignment, target: Target, reason: str, now: datetime) -> Envelope:
+    """A branch dispatch takes its deadlines from the escalation frozen on the case."""
     assignment.generation += 1
     assignment.street_code = target.street_code
     assignment.branch_code = target.branch_code
@@ -25,7 +24,10 @@ def next_generation(assignment: Assignment, target: Target, reason: str, now: da
         return CaseEscalated(event_id=event_id_for(case_id, "escalated", assignment.generation),
                              street_code=target.street_code, reason=reason, summary=summary, **common)
     assignment.state = ACTIVE
-    deadlines = deadlines_for(summary.priority, now, district)
+    escalation = assignment.frozen_escalation
+    if escalation is None:
+        raise ValueError(f"case {assignment.case_id} has no escalation frozen for its dispatch")
+    deadlines = deadlines_for(escalation, now)
     return CaseDispatched(
         event_id=event_id_for(case_id, "dispatched", assignment.generation), branch_code=target.branch_code,
         community_code=target.community_code, street_code=target.street_code, reason=reason,

@@ -6,6 +6,7 @@ from faststream.kafka import KafkaBroker
 
 from services.dispatch import routing
 from services.dispatch.dispatcher import next_generation
+from services.dispatch.escalation import escalation_for
 from services.dispatch.metrics import DispatchMetrics
 from services.dispatch.store import Assignment, branch_load, find
 from shared import topics
@@ -45,7 +46,9 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: D
             log.info("case_escalated", case_id=str(event.case_id), street=event.street_code)  # type: ignore[attr-defined]
 
     async def route(tx: Transaction, assignment: Assignment, target: routing.Target, reason: str) -> Envelope:
-        event = next_generation(assignment, target, reason, clock.now(), district)
+        if reason != "expired" and not target.is_street_queue:
+            assignment.freeze(escalation_for(target.street_code, assignment.case_summary.priority, district))
+        event = next_generation(assignment, target, reason, clock.now())
         tx.emit(event)
         return event
 
@@ -55,8 +58,7 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: D
             if tx.duplicate or await find(tx.session, str(event.case_id)):
                 return
             assignment = Assignment(case_id=str(event.case_id), correlation_id=str(event.correlation_id),
-                                    summary=event.summary.model_dump_json(), updated_at=clock.now(),
-                                    escalation_loops=district.escalation_loops)
+                                    summary=event.summary.model_dump_json(), updated_at=clock.now())
             tx.session.add(assignment)
             out = await route(tx, assignment, routing.initial_target(event.summary, district), "initial")
         sent(out)
@@ -81,7 +83,7 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: D
             else:
                 assignment.hops += 1
                 target = routing.after_expiry(event.branch_code, assignment.refused, assignment.hops,
-                                              assignment.escalation_loops, district)
+                                              assignment.frozen_escalation)
                 out = await route(tx, assignment, target, "expired")
         sent(out)
 

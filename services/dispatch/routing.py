@@ -10,6 +10,7 @@ at most ``loops`` times, then to the street's queue.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from services.dispatch.escalation import Escalation
 from shared.district import Community, District, Street
 from shared.events import CaseSummary
 
@@ -78,16 +79,16 @@ def after_return(
     return to_community(min(candidates, key=preference), district)
 
 
-def after_expiry(expired_at: str, excluded: Iterable[str], hops: int, loops: int, district: District) -> Target:
-    """``hops`` counts expiries in this chain, this one included."""
-    street = street_of_branch(expired_at, district)
-    if hops > loops:
-        return Target(street.code)
-    order = [c.branch.code for c in street.communities]
-    start = order.index(expired_at)
+def after_expiry(expired_at: str, excluded: Iterable[str], hops: int, escalation: Escalation) -> Target:
+    """``hops`` counts expiries in this chain, this one included. Decided on the case's
+    frozen escalation alone, whatever the district file says now."""
+    if hops > escalation.loops:
+        return Target(escalation.street_code)
+    order = [branch for branch, _ in escalation.branches]
+    start = order.index(expired_at) if expired_at in order else -1
     skip = {expired_at, *excluded}
-    for offset in range(1, len(order)):
-        community = street.communities[(start + offset) % len(order)]
-        if community.branch.code not in skip:
-            return to_community(community, district)
-    return Target(street.code)
+    for offset in range(1, len(order) + 1):
+        branch, community = escalation.branches[(start + offset) % len(order)]
+        if branch not in skip:
+            return Target(escalation.street_code, branch, community)
+    return Target(escalation.street_code)

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from services.dispatch.escalation import Escalation
 from shared.events import CaseSummary
 
 
@@ -22,7 +23,7 @@ class Assignment(SQLModel, table=True):
     street_code: str | None = Field(default=None, max_length=32)
     refused_by: str = Field(default="[]", description="JSON list of branches that returned or let it expire.")
     hops: int = Field(default=0, description="Accept expiries in the current chain.")
-    escalation_loops: int = Field(description="Frozen from the district when the case arrived.")
+    escalation: str | None = Field(default=None, description="The frozen Escalation (JSON) of the current chain.")
     updated_at: datetime
 
     @property
@@ -35,6 +36,13 @@ class Assignment(SQLModel, table=True):
 
     def refuse(self, branch_code: str) -> None:
         self.refused_by = json.dumps(sorted({*self.refused, branch_code}))
+
+    @property
+    def frozen_escalation(self) -> Escalation | None:
+        return Escalation.model_validate_json(self.escalation) if self.escalation else None
+
+    def freeze(self, escalation: Escalation) -> None:
+        self.escalation = escalation.model_dump_json()
 
 
 TABLES = [Assignment.__table__]

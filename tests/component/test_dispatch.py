@@ -1,10 +1,24 @@
+import copy
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+from faststream.kafka import TestKafkaBroker
 from sqlalchemy import select
 
 from services.dispatch.store import Assignment
+from services.system import BUILDERS, build_context
 from shared import topics
 from shared.events import CaseDispatched, case_event_adapter
+from shared.settings import Settings
 from tests.component.conftest import outbox
-from tests.unit.factories import make_registered, make_returned, make_summary
+from tests.unit.factories import (
+    make_district,
+    make_expired,
+    make_registered,
+    make_returned,
+    make_summary,
+    sample_district_dict,
+)
 
 
 async def dispatches(service) -> list[CaseDispatched]:
@@ -32,3 +46,30 @@ async def test_a_returned_task_goes_to_another_branch_of_the_street(service_unde
         assert len(second) == 1
         assert second[0].generation == 2 and second[0].reason == "returned"
         assert second[0].branch_code not in ("B0101",) and second[0].street_code == "S01"
+
+
+async def test_a_case_in_flight_keeps_the_escalation_it_was_dispatched_with(tmp_path, clock):
+    """The district is edited (no more loops, a shorter accept time) and the service
+    restarted; an expiry of a case dispatched before the edit follows the old policy."""
+    raw = sample_district_dict()
+
+    @asynccontextmanager
+    async def dispatch_service(district):
+        service = BUILDERS["dispatch"](build_context(Settings(data_dir=tmp_path), district=district, clock=clock))
+        await service.db.create_tables()
+        async with TestKafkaBroker(service.broker) as broker:
+            yield service, broker
+        await service.db.dispose()
+
+    async with dispatch_service(make_district(raw)) as (_, broker):
+        await broker.publish(make_registered(summary=make_summary(grid_code="G010101", address=None)),
+                             topics.CASE_REGISTERED)
+    edited = copy.deepcopy(raw)
+    edited["sla"]["normal"]["accept"] = "1m"
+    async with dispatch_service(make_district(edited, escalation_loops=0)) as (service, broker):
+        clock.advance(minutes=10)
+        await broker.publish(make_expired(1, branch_code="B0101"), topics.TASK_EVENTS)
+        moved_on = (await dispatches(service))[-1]
+    assert isinstance(moved_on, CaseDispatched), "loops=0 from the edit would have sent it to the street queue"
+    assert (moved_on.branch_code, moved_on.reason) == ("B0102", "expired")
+    assert moved_on.accept_deadline - moved_on.occurred_at == timedelta(minutes=10)

@@ -22,6 +22,7 @@ from shared.events import (
     SlaBreached,
     SlaExtended,
     TaskClaimed,
+    TaskExpired,
     TaskResolved,
     TaskResponded,
     TaskResumed,
@@ -195,6 +196,12 @@ def make_resumed(generation: int = 1, *, at: datetime = T0, case_id: uuid.UUID =
                        branch_code="B0101", member_id="M001", suspended_seconds=suspended.total_seconds(),
                        unused_seconds=unused.total_seconds(),
                        respond_deadline=respond_deadline or T0 + timedelta(hours=1) + suspended)
+
+
+def make_expired(generation: int = 1, branch_code: str = "B0101", *, at: datetime = T0,
+                 case_id: uuid.UUID = CASE_ID) -> TaskExpired:
+    return TaskExpired(**_envelope("expired", generation, at, case_id), generation=generation,
+                       branch_code=branch_code)
 
 
 def make_reopened(generation: int = 1, *, at: datetime = T0, case_id: uuid.UUID = CASE_ID) -> CaseReopened:

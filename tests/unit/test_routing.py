@@ -2,6 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.dispatch.escalation import Escalation, escalation_for
 from services.dispatch.routing import Target, after_expiry, after_return, initial_target, locate
 from tests.unit.factories import make_district, make_summary, sample_district, tiny_district_dict
 
@@ -110,22 +111,34 @@ class TestAfterReturn:
             assert target.branch_code in same_street
 
 
+def chain(branch_code: str, *, loops: int) -> Escalation:
+    """The escalation frozen for a case dispatched to ``branch_code``."""
+    district = sample_district()
+    street = district.street_of_community[district.community_by_branch[branch_code].code]
+    return escalation_for(street.code, "normal", district).model_copy(update={"loops": loops})
+
+
 class TestAfterExpiry:
     def test_moves_to_the_next_branch_in_street_order(self):
-        assert after_expiry("B0102", [], 1, 2, sample_district()) == Target("S01", "B0103", "C0103")
+        assert after_expiry("B0102", [], 1, chain("B0102", loops=2)) == Target("S01", "B0103", "C0103")
 
     def test_wraps_around_the_street(self):
-        assert after_expiry("B0103", [], 1, 2, sample_district()) == Target("S01", "B0101", "C0101")
+        assert after_expiry("B0103", [], 1, chain("B0103", loops=2)) == Target("S01", "B0101", "C0101")
 
     def test_skips_excluded_branches(self):
-        assert after_expiry("B0301", ["B0302"], 2, 2, sample_district()) == Target("S03", "B0303", "C0303")
+        assert after_expiry("B0301", ["B0302"], 2, chain("B0301", loops=2)) == Target("S03", "B0303", "C0303")
 
     def test_hops_beyond_loops_go_to_the_street_queue(self):
-        assert after_expiry("B0201", [], 3, 2, sample_district()) == Target("S02")
-        assert after_expiry("B0201", [], 1, 0, sample_district()) == Target("S02")
+        assert after_expiry("B0201", [], 3, chain("B0201", loops=2)) == Target("S02")
+        assert after_expiry("B0201", [], 1, chain("B0201", loops=0)) == Target("S02")
 
     def test_all_others_excluded_goes_to_the_street_queue(self):
-        assert after_expiry("B0101", ["B0102", "B0103"], 1, 2, sample_district()) == Target("S01")
+        assert after_expiry("B0101", ["B0102", "B0103"], 1, chain("B0101", loops=2)) == Target("S01")
+
+    def test_follows_the_frozen_chain_not_the_district(self):
+        frozen = chain("B0101", loops=2).model_copy(update={"branches": (("B0101", "C0101"), ("B9901", "C9901"))})
+        assert after_expiry("B0101", [], 1, frozen) == Target("S01", "B9901", "C9901")
+        assert after_expiry("B0101", [], 3, frozen) == Target("S01")
 
     @given(
         expired_at=st.sampled_from(BRANCHES),
@@ -138,7 +151,7 @@ class TestAfterExpiry:
         street = district.street_of_community[district.community_by_branch[expired_at].code]
         others_left = {c.branch.code for c in street.communities} - excluded - {expired_at}
 
-        target = after_expiry(expired_at, excluded, hops, loops, district)
+        target = after_expiry(expired_at, excluded, hops, chain(expired_at, loops=loops))
 
         assert target.street_code == street.code
         assert target.branch_code not in excluded | {expired_at}
