@@ -229,14 +229,18 @@ class SlaBreached(Envelope):
 
 class SupervisorNotified(Envelope):
     """The street's supervisors must look at a case: its member missed the respond
-    deadline. (A case sent to the street's queue is announced by ``case.escalated``.)"""
+    deadline, or it arrived in the street's queue (no branch accepted it in time, none was
+    left after returns, or no community could be found). One event type, so whatever
+    pages or messages supervisors listens to one topic."""
 
     type: Literal["supervisor.notified"] = "supervisor.notified"
     generation: int
     street_code: str
-    branch_code: str
+    branch_code: str = Field(description="The branch that held the case; empty if none did.")
     member_id: str | None = None
-    reason: Literal["respond_breached"]
+    reason: Literal["respond_breached", "street_queue"]
+    escalation_reason: str | None = Field(
+        default=None, description="For street_queue, why: initial, returned, expired or reopened.")
 
 
 class FeedbackRecorded(Envelope):

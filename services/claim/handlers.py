@@ -1,5 +1,6 @@
-"""Claim's subscribers: dispatches put tasks on a branch's board; SLA warnings mark them;
-a deadline reached becomes a breach only if the task has not met it first."""
+"""Claim's subscribers: dispatches put tasks on a branch's board (or the street's queue,
+with a notice to its supervisors); SLA warnings mark them; a deadline reached becomes a
+breach only if the task has not met it first."""
 
 from datetime import timedelta
 
@@ -13,7 +14,17 @@ from services.claim.metrics import ClaimMetrics
 from shared import topics
 from shared.broker import consumer_options, declare_publications
 from shared.clock import as_utc
-from shared.events import CaseDispatched, DispatchEvent, SlaEvent, SlaExtended, SlaWarning, TaskEvent
+from shared.events import (
+    CaseDispatched,
+    CaseEscalated,
+    DispatchEvent,
+    SlaEvent,
+    SlaExtended,
+    SlaWarning,
+    SupervisorNotified,
+    TaskEvent,
+    event_id_for,
+)
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
 
@@ -23,8 +34,9 @@ log = structlog.get_logger()
 def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: ClaimMetrics) -> None:
     options = consumer_options(context.settings, "appeal-claim")
     declare_publications(broker, "claim", topics.TASK_EVENTS, TaskEvent,
-                         "Members claimed, responded, resolved or returned a task; a deadline was missed "
-                         "(sla.breached) or a task expired unclaimed.")
+                         "Members claimed, responded, resolved, returned, suspended or resumed a task; a "
+                         "deadline was missed (sla.breached) or a task expired unclaimed; the street's "
+                         "supervisors must act (supervisor.notified).")
 
     @broker.subscriber(topics.CASE_DISPATCH, **options, title="claim.dispatch")
     async def on_dispatch(event: DispatchEvent) -> None:
@@ -41,6 +53,7 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
             else:
                 fields = {"branch_code": None, "status": "escalated", "accept_deadline": None,
                           "respond_deadline": None}
+                tx.emit(street_queue_notice(event, task))
             await _replace(tx.session, task, event, fields)
 
     @broker.subscriber(topics.SLA_EVENTS, **options, title="claim.sla")
@@ -68,6 +81,14 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
             tx.emit(*breach)
         metrics.breaches.labels(event.stage, event.branch_code).inc()
         log.info("sla_breached", case_id=str(event.case_id), stage=event.stage, generation=event.generation)
+
+
+def street_queue_notice(event: CaseEscalated, task: store.Task | None) -> SupervisorNotified:
+    return SupervisorNotified(
+        event_id=event_id_for(event.case_id, "street_queue_notified", event.generation), case_id=event.case_id,
+        correlation_id=event.correlation_id, occurred_at=event.occurred_at, generation=event.generation,
+        street_code=event.street_code, branch_code=(task.branch_code if task else None) or "",
+        reason="street_queue", escalation_reason=event.reason)
 
 
 async def _replace(session: AsyncSession, task: store.Task | None, event: DispatchEvent, fields: dict) -> None:

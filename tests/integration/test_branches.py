@@ -146,6 +146,10 @@ async def test_case_nobody_claims_ends_in_the_street_queue(kafka, tmp_path, loop
             return [t for t in response.json() if t["case_id"] == case_id]
 
         assert (await run.wait_for(queued))[0]["generation"] == loops + 2
+        notified = await run.wait_case(case_id, operator, lambda c: events(c, "supervisor.notified"))
+        last_branch = ["B0101", "B0102"][loops]
+        assert events(notified, "supervisor.notified", reason="street_queue", escalation_reason="expired",
+                      street_code="S01", branch_code=last_branch, generation=loops + 2)
 
 
 async def test_respond_breach_leaves_the_case_with_its_member(kafka, tmp_path):
