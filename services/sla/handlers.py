@@ -60,6 +60,7 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
             else:
                 for name, value in fields.items():
                     setattr(watch, name, value)
+            await store.take_early_shifts(tx.session, watch)
             await store.set_timers(tx.session, watch)
         log.info("sla_timers_set", case_id=str(event.case_id), generation=event.generation)
 

@@ -58,7 +58,19 @@ class Settled(SQLModel, table=True):
     stage: str = Field(primary_key=True, max_length=16)
 
 
-TABLES = [Timer.__table__, Watch.__table__, Settled.__table__]
+class EarlyShift(SQLModel, table=True):
+    """A suspension or resume seen before its own dispatch (they too travel on different
+    topics): how far to move the stage's deadline once the dispatch arrives."""
+
+    __tablename__ = "sla_early_shift"
+
+    case_id: str = Field(primary_key=True, max_length=36)
+    generation: int = Field(primary_key=True)
+    stage: str = Field(primary_key=True, max_length=16)
+    seconds: float = 0.0
+
+
+TABLES = [Timer.__table__, Watch.__table__, Settled.__table__, EarlyShift.__table__]
 
 
 async def set_timers(session: AsyncSession, watch: Watch, *, only_missing: bool = False) -> int:
@@ -80,6 +92,16 @@ async def set_timers(session: AsyncSession, watch: Watch, *, only_missing: bool 
                           due_at=plan.due_at, deadline=plan.deadline))
         added += 1
     return added
+
+
+async def take_early_shifts(session: AsyncSession, watch: Watch) -> None:
+    """Move the new dispatch's deadlines by the suspensions seen before it."""
+    rows = await session.execute(select(EarlyShift).where(EarlyShift.case_id == watch.case_id,
+                                                          EarlyShift.generation == watch.generation))
+    for early in rows.scalars():
+        field = f"{early.stage}_deadline"
+        setattr(watch, field, as_utc(getattr(watch, field)) + timedelta(seconds=early.seconds))
+        await session.delete(early)
 
 
 async def unwatched_stages(session: AsyncSession, limit: int = 500) -> list[Watch]:
@@ -131,7 +153,14 @@ async def shift(session: AsyncSession, case_id: str, generation: int, stage: str
     resume). A deadline timer that already fired for the old time is armed again: the
     claim service will have found that time stale, so the new one must still fire."""
     watch = await session.get(Watch, case_id, with_for_update=True)
-    if watch is None or watch.generation != generation or stage in await settled_stages(session, case_id, generation):
+    if watch is None or watch.generation < generation:
+        early = await session.get(EarlyShift, (case_id, generation, stage), with_for_update=True)
+        if early is None:
+            session.add(EarlyShift(case_id=case_id, generation=generation, stage=stage, seconds=by.total_seconds()))
+        else:
+            early.seconds += by.total_seconds()
+        return 0
+    if watch.generation > generation or stage in await settled_stages(session, case_id, generation):
         return 0
     field = f"{stage}_deadline"
     setattr(watch, field, as_utc(getattr(watch, field)) + by)

@@ -145,3 +145,14 @@ async def test_a_suspension_after_the_response_changes_nothing(service_under_tes
         await broker.publish(make_responded(1), topics.TASK_EVENTS)
         await broker.publish(make_suspended(1), topics.TASK_EVENTS)
         assert {state for state, _ in (await respond_timers(service)).values()} == {"cancelled"}
+
+
+async def test_a_suspension_seen_before_its_dispatch_still_moves_the_respond_deadline(service_under_test):
+    async with service_under_test("sla") as (service, broker):
+        await broker.publish(make_claimed(1), topics.TASK_EVENTS)
+        await broker.publish(make_suspended(1, length=timedelta(hours=2)), topics.TASK_EVENTS)
+        await broker.publish(make_resumed(1, unused=timedelta(minutes=90)), topics.TASK_EVENTS)
+        dispatched = make_dispatched(1, at=T0)
+        await broker.publish(dispatched, topics.CASE_DISPATCH)
+        moved = dispatched.respond_deadline + timedelta(minutes=30)
+        assert await respond_timers(service) == {"respond_warning": ("pending", moved), "respond": ("pending", moved)}
