@@ -1,4 +1,5 @@
-"""One service's composition root on FastStream's in-memory test broker and SQLite."""
+"""One service's composition root on FastStream's in-memory test broker, on SQLite and
+(with APPEAL_TEST_POSTGRES_URL) PostgreSQL."""
 
 from contextlib import asynccontextmanager
 
@@ -19,10 +20,12 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def service_under_test(tmp_path, clock):
+def service_under_test(tmp_path, clock, database_url):
+    """On SQLite, and on PostgreSQL when the tests have a server."""
+
     @asynccontextmanager
     async def start(name: str):
-        context = build_context(Settings(data_dir=tmp_path), clock=clock)
+        context = build_context(Settings(data_dir=tmp_path, database_url=database_url), clock=clock)
         service: Service = BUILDERS[name](context)
         await service.db.create_tables()
         async with TestKafkaBroker(service.broker) as broker:

@@ -11,9 +11,10 @@ from tests.integration.harness import district_file, events, running_system, set
 pytestmark = pytest.mark.integration
 
 
-async def test_an_extended_accept_deadline_does_not_breach_at_the_old_time(kafka, tmp_path):
+async def test_an_extended_accept_deadline_does_not_breach_at_the_old_time(kafka, tmp_path, database_url):
     district = district_file(tmp_path, accept="3s", respond="20s")
-    async with running_system(settings_for(kafka.bootstrap, tmp_path, district_file=district)) as run:
+    settings = settings_for(kafka.bootstrap, tmp_path, district_file=district, database_url=database_url)
+    async with running_system(settings) as run:
         operator = await run.login("U100")
         case_id = (await run.register(operator, address=None, grid_code="G010101"))["case_id"]
         before = await run.wait_case(case_id, operator, lambda c: c["status"] == "dispatched")
