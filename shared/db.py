@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import Table, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
@@ -63,18 +63,24 @@ class Database:
         """Wait for the server (it may still be starting), then create what is missing.
 
         Replicas starting together would race on ``CREATE SCHEMA``/``CREATE TABLE`` (even
-        with IF NOT EXISTS, PostgreSQL's catalog rejects the second), so on PostgreSQL the
-        creation runs under a transaction-scoped advisory lock named after the schema."""
+        with IF NOT EXISTS, PostgreSQL's catalog rejects the second), so they take turns."""
         async for attempt in AsyncRetrying(
             stop=stop_after_delay(30), wait=wait_exponential(max=2), retry=retry_if_exception_type(OSError), reraise=True
         ):
             with attempt:
                 async with self.engine.begin() as conn:
+                    await self.hold_lock(conn, "create")
                     if self.schema:
-                        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
-                                           {"name": f"appeal-create-{self.schema}"})
                         await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
                     await conn.run_sync(SQLModel.metadata.create_all, tables=self.tables)
+
+    async def hold_lock(self, connection: AsyncConnection | AsyncSession, name: str) -> None:
+        """Wait for, then hold until the transaction ends, the lock ``name`` of this
+        service: one holder across all its processes (a PostgreSQL advisory lock). SQLite
+        needs none, having one writer."""
+        if not self.is_sqlite:
+            await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                                     {"name": f"{self.schema}:{name}"})
 
     async def drop_tables(self) -> None:
         async with self.engine.begin() as conn:

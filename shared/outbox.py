@@ -54,7 +54,8 @@ Publish = Callable[[Sequence[OutboxMessage]], Awaitable[None]]
 
 
 class OutboxRelay:
-    """Publishes committed outbox rows in order, then deletes them.
+    """Publishes committed outbox rows in order, then deletes them; the relays of a
+    service's replicas take turns, so the order holds across processes too.
 
     ``wake()`` after a commit makes delivery immediate; the poll interval only bounds
     how long a row written by a crashed predecessor waits.
@@ -94,9 +95,10 @@ class OutboxRelay:
         sent = 0
         while True:
             async with self._db.session() as session, session.begin():
+                # Replicas take turns: two relays publishing separate batches at once could
+                # put a case's later event on Kafka before its earlier one.
+                await self._db.hold_lock(session, "outbox")
                 query = select(OutboxMessage).order_by(OutboxMessage.id).limit(self._batch_size)  # type: ignore[arg-type]
-                if not self._db.is_sqlite:
-                    query = query.with_for_update(skip_locked=True)
                 rows = (await session.execute(query)).scalars().all()
                 if not rows:
                     return sent

@@ -247,3 +247,21 @@ async def test_replicas_starting_together_on_a_fresh_database_all_start(database
     finally:
         for replica in replicas:
             await replica.dispose()
+
+
+async def test_replica_relays_together_still_publish_in_commit_order(db):
+    """Relays of two replicas wake at once and the first batch is slow to publish.
+    Without taking turns, the other relay would publish the next batch first."""
+    published: list[str] = []
+    calls = 0
+
+    async def publish_rows(rows):
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(0.2 if calls == 1 else 0.01)
+        published.extend(r.event_id for r in rows)
+
+    first, second = (OutboxRelay(db, publish_rows, poll_seconds=60, batch_size=3) for _ in range(2))
+    emitted = await emit_each(db, first, 12)
+    assert sum(await asyncio.gather(first.drain(), second.drain())) == 12
+    assert published == emitted
