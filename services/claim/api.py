@@ -1,4 +1,4 @@
-"""Claim's HTTP routes: a branch's task board and the four moves on a task."""
+"""Claim's HTTP routes: a branch's task board and the moves on a task."""
 
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -58,9 +58,9 @@ class ReturnBody(BaseModel):
 
 class SuspendBody(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, examples=["诉求人电话无人接听，已短信告知"])
-    limit: Duration = Field(description="How long at most, as 30m, 2h or 1d; the clock restarts by "
-                                                    "itself when it runs out. All suspensions of a task together "
-                                                    "stay within the district's suspend_limit.")
+    limit: Duration = Field(description="How long at most, as 30m, 2h or 1d; the clock restarts by itself when "
+                                        "it runs out. All suspensions of a task together stay within the "
+                                        "district's suspend_limit.")
 
 
 def build_router(tasks: TaskBoard, context: Context) -> APIRouter:

@@ -36,7 +36,7 @@ def suspend(task: Task, now: datetime, length: timedelta) -> dict[str, Any]:
         raise Refused(422, f"limit may be at most {_duration(left)}: the rest of this task's suspension allowance")
     return {"suspended_at": now, "suspended_until": now + length, "suspensions": task.suspensions + 1,
             "suspend_used_seconds": task.suspend_used_seconds + length.total_seconds(),
-            "respond_deadline": deadline + length}
+            "respond_deadline": deadline + length, "warning": None}
 
 
 def resume(task: Task, now: datetime) -> dict[str, Any]:

@@ -34,9 +34,11 @@ def refusal(call) -> Refused:
 
 
 def test_a_suspension_moves_the_deadline_by_its_whole_length_and_runs_out_by_itself():
-    now = T0 + timedelta(minutes=20)
-    task = applied(claimed_task(), suspend(claimed_task(), now, timedelta(hours=2)))
+    now = T0 + timedelta(minutes=50)
+    warned = claimed_task(warning="respond_warning")
+    task = applied(warned, suspend(warned, now, timedelta(hours=2)))
     assert task.respond_deadline == RESPOND_DEADLINE + timedelta(hours=2)
+    assert task.warning is None, "the warning was about the old deadline"
     assert task.suspended_until == now + timedelta(hours=2) and task.suspensions == 1
     assert suspension_left(task) == timedelta(hours=2)
     assert is_suspended(task, now + timedelta(hours=1, minutes=59))
