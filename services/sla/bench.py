@@ -5,6 +5,12 @@ PostgreSQL server (dropped afterwards) or a SQLite file in a temporary directory
 firing loop runs in a child process (``services.sla.bench_worker``) so the RSS measured
 is the loop's alone. No broker is involved: the outbox rows the loop writes stay in the
 table, which is also how a timer fired twice would show.
+
+``fired_per_s`` is the sustained on-time rate: the window's timers that fired within the lag
+target of their due time, divided by the window. It equals the offered rate (``--due`` /
+``--window``) only if every timer fired on time and drops as soon as the loop falls behind,
+so offering more than the target (``--due 40000``) shows the headroom; ``burst_drain_per_s``
+is how fast a backlog goes, the loop's capacity.
 """
 
 import asyncio
@@ -54,7 +60,6 @@ class Firing:
     fired: int
     lags: list[float]
     first_due: datetime
-    last_fired: datetime | None
 
 
 def progress(message: str) -> None:
@@ -106,6 +111,7 @@ class TimerTable(Protocol):
     async def insert(self, rows: Iterable[tuple]) -> None: ...
     async def now(self) -> datetime: ...
     async def firing(self, branch: str) -> Firing: ...
+    async def fired_count(self, branch: str) -> int: ...
     async def outbox(self) -> tuple[int, int]:
         """(rows, event ids that occur more than once)"""
         ...
@@ -133,6 +139,10 @@ class PostgresTimers:
         rows = await self.connection.fetch(
             f'SELECT due_at, fired_at FROM "{self.schema}".sla_timer WHERE branch_code = $1', branch)
         return _firing([(r["due_at"], r["fired_at"]) for r in rows])
+
+    async def fired_count(self, branch: str) -> int:
+        return await self.connection.fetchval(
+            f'SELECT count(*) FROM "{self.schema}".sla_timer WHERE branch_code = $1 AND fired_at IS NOT NULL', branch)
 
     async def outbox(self) -> tuple[int, int]:
         total = await self.connection.fetchval(f'SELECT count(*) FROM "{self.schema}".outbox')
@@ -170,6 +180,12 @@ class SqliteTimers:
             rows = await cursor.fetchall()
         return _firing([(_sqlite_time(due), _sqlite_time(fired) if fired else None) for due, fired in rows])
 
+    async def fired_count(self, branch: str) -> int:
+        async with self.connection.execute(
+                "SELECT count(*) FROM sla_timer WHERE branch_code = ? AND fired_at IS NOT NULL", (branch,)) as cursor:
+            (count,) = await cursor.fetchone()  # type: ignore[misc]
+        return count
+
     async def outbox(self) -> tuple[int, int]:
         async with self.connection.execute("SELECT count(*) FROM outbox") as cursor:
             (total,) = await cursor.fetchone()  # type: ignore[misc]
@@ -189,7 +205,13 @@ def _sqlite_time(text: str) -> datetime:
 def _firing(rows: Sequence[tuple[datetime, datetime | None]]) -> Firing:
     fired = [(due, at) for due, at in rows if at is not None]
     return Firing(due=len(rows), fired=len(fired), lags=sorted((at - due).total_seconds() for due, at in fired),
-                  first_due=min(due for due, _ in rows), last_fired=max((at for _, at in fired), default=None))
+                  first_due=min(due for due, _ in rows))
+
+
+def on_time_rate(lags: Iterable[float], window: float, limit: float) -> float:
+    """Not fired / (last fired - first due): that stays below the offered rate even when
+    every timer is on time, and says nothing about lateness."""
+    return round(sum(1 for lag in lags if lag <= limit) / window, 1)
 
 
 def percentile(ordered: Sequence[float], fraction: float) -> float:
@@ -246,7 +268,8 @@ async def bench_sla(database_url: str, *, pending: int, due: int, window: float,
         await db.dispose()
         table = await (PostgresTimers.open(db) if backend == "postgresql" else SqliteTimers.open(db))
         try:
-            result = await _measure(table, url, backend, pending=pending, due=due, window=window, burst=burst)
+            result = await _measure(table, url, backend, pending=pending, due=due, window=window, burst=burst,
+                                    on_time_s=targets.lag_p99_s)
         finally:
             await table.close()
     print(summary(result, targets, window=window))
@@ -254,7 +277,7 @@ async def bench_sla(database_url: str, *, pending: int, due: int, window: float,
 
 
 async def _measure(table: TimerTable, url: str, backend: str, *, pending: int, due: int, window: float,
-                   burst: int) -> dict:
+                   burst: int, on_time_s: float) -> dict:
     later = await table.now() + timedelta(hours=2)
     far = pending - due
     await fill(table, far, "bench-later", lambda i: later + timedelta(seconds=86_400 * i / max(far, 1)))
@@ -274,7 +297,7 @@ async def _measure(table: TimerTable, url: str, backend: str, *, pending: int, d
     progress(f"firing a burst of {burst:,} timers due at one instant")
     drained = await run_loop(url, burst, BURST_LEAD_SECONDS + 120, set_burst_timers)
     burst_firing = await table.firing("bench-burst")
-    stray = (await table.firing("bench-later")).fired
+    stray = await table.fired_count("bench-later")
     outbox_rows, repeated = await table.outbox()
 
     def rate(count: int, since: datetime, last: datetime | None) -> float | None:
@@ -286,7 +309,8 @@ async def _measure(table: TimerTable, url: str, backend: str, *, pending: int, d
         "backend": backend, "pending": pending, "due": due, "window_s": window, "fired": fired.fired,
         "fired_once": (fired.fired == due and burst_firing.fired == burst and stray == 0 and repeated == 0
                        and outbox_rows == due + burst),
-        "fired_per_s": rate(fired.fired, fired.first_due, fired.last_fired),
+        "offered_per_s": round(due / window, 1), "on_time_s": on_time_s,
+        "fired_per_s": on_time_rate(fired.lags, window, on_time_s),
         "lag_p50_s": round(percentile(fired.lags, 0.50), 3),
         "lag_p99_s": round(percentile(fired.lags, 0.99), 3),
         "lag_max_s": round(percentile(fired.lags, 1.0), 3),
@@ -320,11 +344,12 @@ def summary(result: dict, targets: Targets, *, window: float) -> str:
         (f"  lag p99 {result['lag_p99_s']} s <= {targets.lag_p99_s:g} s"
          f"  (p50 {result['lag_p50_s']} s, max {result['lag_max_s']} s)"
          f"   {mark(met_at_most(result['lag_p99_s'], targets.lag_p99_s))}"),
-        (f"  fired {result['fired_per_s']}/s >= {targets.fired_per_s:,.0f}/s"
-         f"   {mark(result['fired_per_s'] is not None and result['fired_per_s'] >= targets.fired_per_s)}"
-         "   (cannot exceed the offered rate)"),
+        (f"  fired on time {result['fired_per_s']:,}/s >= {targets.fired_per_s:,.0f}/s"
+         f"   {mark(result['fired_per_s'] >= targets.fired_per_s)}"
+         f"   (within {result['on_time_s']:g} s of due; at most the offered {offered:,.0f}/s)"),
         (f"  peak RSS {result['rss_mb']} MB <= {targets.rss_mb:g} MB"
          f"   {mark(met_at_most(result['rss_mb'], targets.rss_mb))}"),
-        f"  burst drained at {result['burst_drain_per_s']}/s (last one claimed {result['burst_lag_max_s']} s after due)",
+        (f"  burst drained at {result['burst_drain_per_s']}/s, the loop's capacity"
+         f" (last one claimed {result['burst_lag_max_s']} s after due)"),
     ]
     return "\n".join(lines)

@@ -1,8 +1,9 @@
 """SLA timers as rows: one per (case, kind, generation), fired at most once."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, UniqueConstraint, func, select, update
+from sqlalchemy import Index, Row, UniqueConstraint, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -173,12 +174,22 @@ async def shift(session: AsyncSession, case_id: str, generation: int, stage: str
     return moved
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int, *, lock: bool) -> list[Timer]:
-    query = (select(Timer).where(Timer.state == "pending", Timer.due_at <= now)
-             .order_by(Timer.due_at).limit(limit))
+async def claim_due(session: AsyncSession, now: datetime, limit: int, *, lock: bool) -> Sequence[Row]:
+    """Mark up to ``limit`` due timers fired and return them, oldest due first: one
+    statement, so a row is claimed and marked in the same step, and plain rows rather
+    than ORM objects (a batch of 500 entities cost a quarter of the loop's time).
+    ``lock`` skips rows another replica is claiming instead of waiting for them."""
+    timers = Timer.__table__
+    oldest = (select(timers.c.id).where(timers.c.state == "pending", timers.c.due_at <= now)
+              .order_by(timers.c.due_at).limit(limit))
     if lock:
-        query = query.with_for_update(skip_locked=True)
-    return list((await session.execute(query)).scalars())
+        oldest = oldest.with_for_update(skip_locked=True)
+    claimed = await session.execute(
+        update(timers).where(timers.c.id.in_(oldest)).values(state="fired", fired_at=now)
+        .returning(timers.c.id, timers.c.case_id, timers.c.correlation_id, timers.c.kind, timers.c.stage,
+                   timers.c.generation, timers.c.branch_code, timers.c.due_at, timers.c.deadline))
+    # RETURNING promises no order.
+    return sorted(claimed.all(), key=lambda t: (t.due_at, t.id))
 
 
 async def next_due(session: AsyncSession) -> datetime | None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from services.sla.bench import on_time_rate
+
 pytestmark = pytest.mark.e2e
 APPEAL = str(Path(sys.executable).parent / "appeal")
 
@@ -24,7 +26,14 @@ def test_bench_sla_fires_every_timer_once_and_ends_with_json():
     assert report["backend"] == "sqlite"
     assert report["fired"] == 500 and report["burst_fired"] == 300
     assert report["fired_once"] is True
+    assert report["offered_per_s"] == 250 and 0 <= report["fired_per_s"] <= 250
     assert "filled" in result.stderr
+
+
+def test_fired_per_s_counts_only_timers_fired_within_the_lag_target_per_second_of_window():
+    assert on_time_rate([0.0, 0.2, 1.0, 1.01, 7.5], window=2, limit=1.0) == 1.5
+    assert on_time_rate([0.1] * 20_000, window=10, limit=1.0) == 2000.0, "all on time: the offered rate"
+    assert on_time_rate([], window=10, limit=1.0) == 0.0
 
 
 def test_bench_sla_refuses_more_due_than_pending():
