@@ -47,8 +47,10 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
             if task is not None and task.generation >= event.generation:
                 return
             if isinstance(event, CaseDispatched):
-                fields = {"branch_code": event.branch_code, "status": "open", "accept_deadline": event.accept_deadline,
-                          "respond_deadline": event.respond_deadline,
+                early = await store.take_early_extensions(tx.session, str(event.case_id), event.generation)
+                fields = {"branch_code": event.branch_code, "status": "open",
+                          "accept_deadline": event.accept_deadline + early.get("accept", timedelta(0)),
+                          "respond_deadline": event.respond_deadline + early.get("respond", timedelta(0)),
                           "suspend_limit_seconds": event.suspend_limit_seconds}
             else:
                 fields = {"branch_code": None, "status": "escalated", "accept_deadline": None,
@@ -60,6 +62,11 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
     async def on_sla(event: SlaEvent) -> None:
         async with uow.begin(event.event_id) as tx:
             task = None if tx.duplicate else await store.find(tx.session, str(event.case_id))
+            if not tx.duplicate and isinstance(event, SlaExtended) and (
+                    task is None or task.generation < event.generation):
+                await store.remember_extension(tx.session, str(event.case_id), event.generation, event.stage,
+                                               event.extended_by_seconds)
+                return
             if task is None or task.generation != event.generation:
                 return
             if isinstance(event, SlaWarning):

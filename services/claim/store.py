@@ -1,7 +1,7 @@
 """The claim service's task board: one row per case, for its current dispatch generation."""
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
@@ -42,7 +42,36 @@ class Task(SQLModel, table=True):
         return CaseSummary.model_validate_json(self.summary)
 
 
-TABLES = [Task.__table__]
+class EarlyExtension(SQLModel, table=True):
+    """An extension (延期) seen before its own dispatch: the two travel on different
+    topics, and a lagging consumer of one may see them the other way round."""
+
+    __tablename__ = "claim_early_extension"
+
+    case_id: str = Field(primary_key=True, max_length=36)
+    generation: int = Field(primary_key=True)
+    stage: str = Field(primary_key=True, max_length=16)
+    seconds: float = 0.0
+
+
+TABLES = [Task.__table__, EarlyExtension.__table__]
+
+
+async def remember_extension(session: AsyncSession, case_id: str, generation: int, stage: str,
+                             seconds: float) -> None:
+    early = await session.get(EarlyExtension, (case_id, generation, stage), with_for_update=True)
+    if early is None:
+        session.add(EarlyExtension(case_id=case_id, generation=generation, stage=stage, seconds=seconds))
+    else:
+        early.seconds += seconds
+
+
+async def take_early_extensions(session: AsyncSession, case_id: str, generation: int) -> dict[str, timedelta]:
+    rows = (await session.execute(select(EarlyExtension).where(
+        EarlyExtension.case_id == case_id, EarlyExtension.generation == generation))).scalars().all()
+    for early in rows:
+        await session.delete(early)
+    return {early.stage: timedelta(seconds=early.seconds) for early in rows}
 
 
 async def find(session: AsyncSession, case_id: str) -> Task | None:

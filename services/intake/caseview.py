@@ -47,6 +47,10 @@ class CaseState:
     accept_deadline: datetime | None = None
     respond_deadline: datetime | None = None
     suspended_until: datetime | None = None
+    deadline_generation: int = 0
+    shift_generation: int = 0
+    accept_shift_seconds: float = 0.0
+    respond_shift_seconds: float = 0.0
 
 
 def apply(state: CaseState, event: Envelope) -> CaseState:
@@ -68,31 +72,46 @@ def _take_facts(state: CaseState, event: Envelope) -> None:
     """What an event says about the current generation, whatever order it arrived in."""
     if isinstance(event, CaseDispatched):
         state.branch_code, state.street_code = event.branch_code, event.street_code
-        state.accept_deadline, state.respond_deadline = event.accept_deadline, event.respond_deadline
+        _shifts_for(state, event.generation)
+        state.deadline_generation = event.generation
+        state.accept_deadline = event.accept_deadline + timedelta(seconds=state.accept_shift_seconds)
+        state.respond_deadline = event.respond_deadline + timedelta(seconds=state.respond_shift_seconds)
     elif isinstance(event, CaseEscalated):
         state.branch_code, state.street_code = None, event.street_code
         state.accept_deadline = state.respond_deadline = None
+        state.deadline_generation = event.generation
     elif isinstance(event, (TaskClaimed, TaskResponded, TaskResolved)):
         state.member_id = event.member_id
         state.suspended_until = None
     elif isinstance(event, TaskReturned):
         state.suspended_until = None
     elif isinstance(event, SlaExtended):
-        _move_deadline(state, event.stage, event.deadline, event.extended_by_seconds)
+        _move_deadline(state, event.generation, event.stage, event.extended_by_seconds)
     elif isinstance(event, TaskSuspended):
         state.suspended_until = event.until
-        _move_deadline(state, "respond", event.respond_deadline, event.suspended_seconds)
+        _move_deadline(state, event.generation, "respond", event.suspended_seconds)
     elif isinstance(event, TaskResumed):
         state.suspended_until = None
-        _move_deadline(state, "respond", event.respond_deadline, -event.unused_seconds)
+        _move_deadline(state, event.generation, "respond", -event.unused_seconds)
 
 
-def _move_deadline(state: CaseState, stage: str, new_deadline: datetime, by_seconds: float) -> None:
-    """By the amount where the deadline is known: extensions (sla topic) and suspensions
-    (task topic) may arrive in either order, and each is seen once."""
-    field = f"{stage}_deadline"
-    current = getattr(state, field)
-    setattr(state, field, new_deadline if current is None else current + timedelta(seconds=by_seconds))
+def _shifts_for(state: CaseState, generation: int) -> bool:
+    """Start counting the moves of a newer generation; False for an older one."""
+    if generation > state.shift_generation:
+        state.shift_generation, state.accept_shift_seconds, state.respond_shift_seconds = generation, 0.0, 0.0
+    return generation == state.shift_generation
+
+
+def _move_deadline(state: CaseState, generation: int, stage: str, by_seconds: float) -> None:
+    """By the amount, and remembered: extensions (sla topic), suspensions (task topic)
+    and the dispatch that set the deadline may arrive in any order, each once."""
+    if not _shifts_for(state, generation):
+        return
+    shift = f"{stage}_shift_seconds"
+    setattr(state, shift, getattr(state, shift) + by_seconds)
+    deadline = getattr(state, f"{stage}_deadline")
+    if state.deadline_generation == generation and deadline is not None:
+        setattr(state, f"{stage}_deadline", deadline + timedelta(seconds=by_seconds))
 
 
 def timeline_details(event: Envelope) -> dict[str, object]:

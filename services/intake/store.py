@@ -46,6 +46,10 @@ class Case(SQLModel, table=True):
     accept_deadline: datetime | None = None
     respond_deadline: datetime | None = None
     suspended_until: datetime | None = None
+    deadline_generation: int = 0
+    shift_generation: int = 0
+    accept_shift_seconds: float = 0.0
+    respond_shift_seconds: float = 0.0
     updated_at: datetime | None = None
     first_dispatched_at: datetime | None = None
     seconds_to_accept: float | None = None
@@ -130,6 +134,8 @@ def _state_of(case: Case) -> CaseState:
         accept_deadline=case.accept_deadline and as_utc(case.accept_deadline),
         respond_deadline=case.respond_deadline and as_utc(case.respond_deadline),
         suspended_until=case.suspended_until and as_utc(case.suspended_until),
+        deadline_generation=case.deadline_generation, shift_generation=case.shift_generation,
+        accept_shift_seconds=case.accept_shift_seconds, respond_shift_seconds=case.respond_shift_seconds,
     )
 
 

@@ -1,17 +1,19 @@
-"""The claim service's side of 挂起: what the events say, and what a deadline event
-for a time a suspension moved does (nothing)."""
+"""The claim service's side of moved deadlines: what 挂起 events say, what a deadline
+event for a time a suspension moved does (nothing), and an early extension."""
 
 from datetime import timedelta
 
 from prometheus_client import CollectorRegistry
 
+from services.claim import store
 from services.claim.board import CLAIM, RESUME, SUSPEND, TaskBoard
 from services.claim.metrics import ClaimMetrics
 from shared import topics
 from shared.auth import Identity
+from shared.clock import as_utc
 from shared.events import SlaBreached, SlaDeadlineReached, TaskResumed, TaskSuspended, case_event_adapter, event_id_for
 from tests.component.conftest import outbox
-from tests.unit.factories import CASE_ID, T0, make_dispatched
+from tests.unit.factories import CASE_ID, T0, make_dispatched, make_extended
 
 MEMBER = Identity("M001", "张伟", "member", "B0101")
 
@@ -63,3 +65,14 @@ async def test_a_deadline_the_suspension_moved_is_not_a_breach(service_under_tes
         await broker.publish(reached(dispatched.respond_deadline + timedelta(minutes=10)), topics.SLA_EVENTS)
         assert [b.deadline for b in await emitted(service, SlaBreached)] == [
             dispatched.respond_deadline + timedelta(minutes=10)]
+
+
+async def test_an_extension_seen_before_its_dispatch_still_moves_the_board_deadline(service_under_test):
+    async with service_under_test("claim") as (service, broker):
+        dispatched = make_dispatched(1, at=T0)
+        await broker.publish(make_extended(1, "accept", by=timedelta(hours=1)), topics.SLA_EVENTS)
+        await broker.publish(dispatched, topics.CASE_DISPATCH)
+        async with service.db.session() as session:
+            task = await store.find(session, str(CASE_ID))
+        assert as_utc(task.accept_deadline) == dispatched.accept_deadline + timedelta(hours=1)
+        assert as_utc(task.respond_deadline) == dispatched.respond_deadline

@@ -47,9 +47,13 @@ async def test_an_extended_accept_deadline_does_not_breach_at_the_old_time(kafka
         detail = await run.case(case_id, operator)
         assert not events(detail, "sla.breached") and detail["status"] == "dispatched"
         member = await run.login("M001")
-        board = (await run.http.get("/api/branches/B0101/tasks", headers=member)).json()
-        task = next(t for t in board if t["case_id"] == case_id)
-        assert datetime.fromisoformat(task["accept_deadline"]) == new
+
+        async def board_moved():
+            board = (await run.http.get("/api/branches/B0101/tasks", headers=member)).json()
+            return any(t["case_id"] == case_id and datetime.fromisoformat(t["accept_deadline"]) == new
+                       for t in board)
+
+        await run.wait_for(board_moved)
         assert (await run.http.post(f"/api/tasks/{case_id}/claim", headers=member)).status_code == 200
 
         async def refused_once_claimed():

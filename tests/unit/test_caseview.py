@@ -164,9 +164,17 @@ def test_a_response_ends_a_suspension():
     assert state.suspended_until is None and state.status == "responded"
 
 
-@given(st.permutations([make_extended(1, by=timedelta(minutes=30)), make_suspended(1, length=timedelta(hours=2)),
-                        make_resumed(1, unused=timedelta(minutes=90))]))
-def test_extensions_and_suspensions_add_up_in_any_order(changes):
+@given(st.permutations([make_dispatched(1), make_extended(1, by=timedelta(minutes=30)),
+                        make_suspended(1, length=timedelta(hours=2)), make_resumed(1, unused=timedelta(minutes=90)),
+                        make_extended(1, "accept", by=timedelta(minutes=5))]))
+def test_extensions_and_suspensions_add_up_whatever_the_order_even_before_the_dispatch(events):
+    state = replay(*events)
     dispatched = make_dispatched(1)
-    state = replay(dispatched, *changes)
     assert state.respond_deadline == dispatched.respond_deadline + timedelta(minutes=30 + 120 - 90)
+    assert state.accept_deadline == dispatched.accept_deadline + timedelta(minutes=5)
+
+
+def test_a_new_dispatch_starts_from_its_own_deadlines():
+    state = replay(make_dispatched(1), make_extended(1, by=timedelta(hours=1)), make_returned(1),
+                   make_dispatched(2, "B0102", at=T0 + timedelta(hours=1)), make_extended(1, by=timedelta(hours=1)))
+    assert state.respond_deadline == T0 + timedelta(hours=2)
