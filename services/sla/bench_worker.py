@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import resource
 import sys
@@ -33,14 +34,16 @@ def fired_total(metrics: SlaMetrics) -> int:
                    for family in counter.collect() for sample in family.samples if sample.name.endswith("_total")))
 
 
-def peak_rss_mb() -> float:
-    """This process's own high-water mark (``VmHWM``). Not ``ru_maxrss``: Linux carries the
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's own high-water mark (``VmHWM``). Not ``ru_maxrss``: Linux carries the
     parent's peak across fork and exec into it, so it reported the bench process's peak
     from filling the table, not the loop's."""
     try:
-        with open("/proc/self/status") as status:
+        with open(f"/proc/{pid}/status") as status:
             return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
     except (OSError, StopIteration):
+        if pid != "self":
+            return math.nan
         maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return maxrss / 2**20 if sys.platform == "darwin" else maxrss / 1024
 

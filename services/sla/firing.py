@@ -64,8 +64,8 @@ class FiringLoop:
 
     async def fire_due(self) -> int:
         """No ORM objects: loading Timer entities and flushing OutboxMessage rows drained a
-        backlog at 4,000/s where one UPDATE ... RETURNING and one Core executemany of plain
-        rows drain 15,000/s (PostgreSQL, `appeal bench sla`), and held a few MB more."""
+        backlog several times slower than one UPDATE ... RETURNING and one Core executemany
+        of plain rows (`appeal bench sla`, burst drain), and held a few MB more."""
         async with self.uow.db.session() as session, session.begin():
             now = await self._now(session)
             due = await store.claim_due(session, now, BATCH, lock=not self.uow.db.is_sqlite)

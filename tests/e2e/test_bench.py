@@ -27,6 +27,7 @@ def test_bench_sla_fires_every_timer_once_and_ends_with_json():
     assert report["fired"] == 500 and report["burst_fired"] == 300
     assert report["fired_once"] is True
     assert report["offered_per_s"] == 250 and 0 <= report["fired_per_s"] <= 250
+    assert report["rss_mb"] > report["loop_rss_mb"] > 0, "the whole service runs more than the loop"
     assert "filled" in result.stderr
 
 
