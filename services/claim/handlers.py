@@ -61,7 +61,7 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
     @broker.subscriber(topics.SLA_EVENTS, **options, title="claim.sla")
     async def on_sla(event: SlaEvent) -> None:
         async with uow.begin(event.event_id) as tx:
-            task = None if tx.duplicate else await store.find(tx.session, str(event.case_id))
+            task = None if tx.duplicate else await store.find(tx.session, str(event.case_id), lock=True)
             if not tx.duplicate and isinstance(event, SlaExtended) and (
                     task is None or task.generation < event.generation):
                 await store.remember_extension(tx.session, str(event.case_id), event.generation, event.stage,
@@ -70,7 +70,9 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
             if task is None or task.generation != event.generation:
                 return
             if isinstance(event, SlaWarning):
-                if task.status == PENDING_STATUS[event.stage]:
+                # A warning for a deadline a suspension has since moved says nothing now.
+                current = getattr(task, f"{event.stage}_deadline")
+                if task.status == PENDING_STATUS[event.stage] and current and as_utc(current) <= event.deadline:
                     task.warning, task.revision = f"{event.stage}_warning", task.revision + 1
                 return
             if isinstance(event, SlaExtended):

@@ -74,8 +74,9 @@ async def take_early_extensions(session: AsyncSession, case_id: str, generation:
     return {early.stage: timedelta(seconds=early.seconds) for early in rows}
 
 
-async def find(session: AsyncSession, case_id: str) -> Task | None:
-    return await session.get(Task, case_id)
+async def find(session: AsyncSession, case_id: str, *, lock: bool = False) -> Task | None:
+    """``lock`` for a read-modify-write of the row outside ``move``."""
+    return await session.get(Task, case_id, with_for_update=lock)
 
 
 async def board(session: AsyncSession, unit: str, statuses: tuple[str, ...]) -> list[Task]:

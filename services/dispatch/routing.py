@@ -80,8 +80,9 @@ def after_return(
 
 
 def after_expiry(expired_at: str, excluded: Iterable[str], hops: int, escalation: Escalation) -> Target:
-    """``hops`` counts expiries in this chain, this one included. Decided on the case's
-    frozen escalation alone, whatever the district file says now."""
+    """``hops`` counts expiries since the case arrived or was reopened, this one
+    included. Decided on the case's frozen escalation alone, whatever the district file
+    says now."""
     if hops > escalation.loops:
         return Target(escalation.street_code)
     order = [branch for branch, _ in escalation.branches]

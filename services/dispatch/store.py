@@ -22,7 +22,7 @@ class Assignment(SQLModel, table=True):
     branch_code: str | None = Field(default=None, max_length=32, index=True)
     street_code: str | None = Field(default=None, max_length=32)
     refused_by: str = Field(default="[]", description="JSON list of branches that returned or let it expire.")
-    hops: int = Field(default=0, description="Accept expiries in the current chain.")
+    hops: int = Field(default=0, description="Accept expiries since the case arrived or was reopened.")
     escalation: str | None = Field(default=None, description="The frozen Escalation (JSON) of the current chain.")
     updated_at: datetime
 

@@ -153,6 +153,11 @@ def _may_read(who: Identity | None, case: Case, tracking_code: str | None) -> bo
     raise HTTPException(403 if who else 401, "sign in as staff or the case's branch, or give the tracking code")
 
 
+def _while_running(until: datetime | None, now: datetime) -> datetime | None:
+    """A suspension that ran out restarted the clock by itself; no event says so."""
+    return as_utc(until) if until is not None and as_utc(until) > now else None
+
+
 def detail(case: Case, context: Context, *, full: bool) -> CaseDetail:
     category = context.district.category_by_code.get(case.category)
     return CaseDetail(
@@ -165,7 +170,7 @@ def detail(case: Case, context: Context, *, full: bool) -> CaseDetail:
         branch_code=case.branch_code, street_code=case.street_code, member_id=case.member_id,
         accept_deadline=case.accept_deadline and as_utc(case.accept_deadline),
         respond_deadline=case.respond_deadline and as_utc(case.respond_deadline),
-        suspended_until=case.suspended_until and as_utc(case.suspended_until),
+        suspended_until=_while_running(case.suspended_until, context.clock.now()),
         created_at=as_utc(case.created_at),
         sla=SlaOutcome(
             seconds_to_accept=case.seconds_to_accept, seconds_to_respond=case.seconds_to_respond,

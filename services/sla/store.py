@@ -151,8 +151,9 @@ async def cancel(session: AsyncSession, case_id: str, *, generation: int | None 
 
 async def shift(session: AsyncSession, case_id: str, generation: int, stage: str, by: timedelta) -> int:
     """Move a running stage's deadline and its warning by ``by`` (a suspension or its
-    resume). A deadline timer that already fired for the old time is armed again: the
-    claim service will have found that time stale, so the new one must still fire."""
+    resume). Timers that already fired for the old times are armed again: the claim
+    service finds an event for a moved deadline stale, so the new ones must still fire
+    (a warning that lands in the past fires at once: the deadline is near)."""
     watch = await session.get(Watch, case_id, with_for_update=True)
     if watch is None or watch.generation < generation:
         early = await session.get(EarlyShift, (case_id, generation, stage), with_for_update=True)
@@ -167,7 +168,7 @@ async def shift(session: AsyncSession, case_id: str, generation: int, stage: str
     setattr(watch, field, as_utc(getattr(watch, field)) + by)
     moved = 0
     for timer in await stage_timers(session, case_id, generation, stage):
-        if timer.state == "pending" or (timer.state == "fired" and timer.kind == stage):
+        if timer.state in ("pending", "fired"):
             timer.due_at, timer.deadline = as_utc(timer.due_at) + by, as_utc(timer.deadline) + by
             timer.state, timer.fired_at = "pending", None
             moved += 1
@@ -201,6 +202,8 @@ async def pending_count(session: AsyncSession) -> int:
 
 
 async def stage_timers(session: AsyncSession, case_id: str, generation: int, stage: str) -> list[Timer]:
+    """Locked, for moving them: the firing loop then skips them, or has committed first
+    and they are read as fired."""
     rows = await session.execute(select(Timer).where(
-        Timer.case_id == case_id, Timer.generation == generation, Timer.stage == stage))
+        Timer.case_id == case_id, Timer.generation == generation, Timer.stage == stage).with_for_update())
     return list(rows.scalars())

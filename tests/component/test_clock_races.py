@@ -1,0 +1,135 @@
+"""Moving a deadline while something else acts on it: the firing loop of another replica,
+or a member's suspension. Each interleaving is forced by running the other side between
+the mover's read and its write; the first three need PostgreSQL's concurrent writers."""
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from sqlalchemy import select
+
+from services.claim import store as claim_store
+from services.claim.board import CLAIM, SUSPEND, Refused, TaskBoard
+from services.claim.metrics import ClaimMetrics
+from services.sla import store as sla_store
+from services.sla.firing import FiringLoop
+from services.sla.metrics import SlaMetrics
+from shared import topics
+from shared.auth import Auth, Identity
+from shared.clock import as_utc
+from shared.events import SlaWarning, event_id_for
+from tests.unit.factories import CASE_ID, T0, make_claimed, make_dispatched, make_extended, make_suspended
+
+MEMBER = Identity("M001", "张伟", "member", "B0101")
+SUPERVISOR = Identity("U900", "林主任", "supervisor", "S01")
+postgres_only = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+
+
+async def respond_timer(service) -> sla_store.Timer:
+    async with service.db.session() as session:
+        return (await session.execute(select(sla_store.Timer).where(sla_store.Timer.kind == "respond"))).scalar_one()
+
+
+async def claimed_at_its_respond_deadline(service, broker, clock) -> tuple[FiringLoop, object]:
+    dispatched = make_dispatched(1, at=T0)
+    await broker.publish(dispatched, topics.CASE_DISPATCH)
+    await broker.publish(make_claimed(1), topics.TASK_EVENTS)
+    loop = FiringLoop(service.uow, clock, SlaMetrics.register(CollectorRegistry()), poll_seconds=1)
+    clock._now = dispatched.respond_deadline
+    return loop, dispatched
+
+
+def fire_between_read_and_write(monkeypatch, loop: FiringLoop) -> None:
+    read = sla_store.stage_timers
+
+    async def interleaved(session, *args):
+        rows = await read(session, *args)
+        await loop.fire_due()
+        return rows
+
+    monkeypatch.setattr(sla_store, "stage_timers", interleaved)
+
+
+@postgres_only
+async def test_a_suspension_racing_the_firing_loop_leaves_the_deadline_to_fire_at_its_new_time(
+        service_under_test, clock, monkeypatch):
+    async with service_under_test("sla") as (service, broker):
+        loop, dispatched = await claimed_at_its_respond_deadline(service, broker, clock)
+        fire_between_read_and_write(monkeypatch, loop)
+        await broker.publish(make_suspended(1, at=clock.now() - timedelta(seconds=1), length=timedelta(minutes=10)),
+                             topics.TASK_EVENTS)
+        timer = await respond_timer(service)
+        assert (timer.state, as_utc(timer.deadline)) == ("pending", dispatched.respond_deadline + timedelta(minutes=10))
+
+
+@postgres_only
+async def test_an_extension_racing_the_firing_loop_moves_a_timer_that_has_not_fired(
+        service_under_test, clock, monkeypatch):
+    monkeypatch.setattr(Auth, "current", lambda self, credentials: SUPERVISOR)
+    async with service_under_test("sla") as (service, broker):
+        loop, dispatched = await claimed_at_its_respond_deadline(service, broker, clock)
+        fire_between_read_and_write(monkeypatch, loop)
+        app = FastAPI()
+        for router in service.routers:
+            app.include_router(router)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sla") as http:
+            response = await http.post(f"/api/cases/{CASE_ID}/extension", headers={"Authorization": "Bearer x"},
+                                       json={"stage": "respond", "extend_by": "1h", "reason": "诉求人出差"})
+        timer = await respond_timer(service)
+        assert response.status_code == 200, response.text
+        assert (timer.state, as_utc(timer.deadline)) == ("pending", dispatched.respond_deadline + timedelta(hours=1))
+
+
+@postgres_only
+async def test_an_extension_and_a_suspension_at_once_both_move_the_board_deadline(
+        service_under_test, clock, monkeypatch):
+    async with service_under_test("claim") as (service, broker):
+        clock._now = T0
+        dispatched = make_dispatched(1, at=T0)
+        await broker.publish(dispatched, topics.CASE_DISPATCH)
+        board = TaskBoard(service.uow, clock, ClaimMetrics.register(CollectorRegistry()))
+        await board.perform(CLAIM, str(CASE_ID), MEMBER)
+        clock.advance(minutes=5)
+        read, racing = claim_store.find, []
+
+        async def interleaved(session, case_id, **options):
+            task = await read(session, case_id, **options)
+            if not racing:
+                racing.append(asyncio.create_task(
+                    board.perform(SUSPEND, str(CASE_ID), MEMBER, "电话无人接听", timedelta(hours=1))))
+                await asyncio.sleep(0.3)
+            return task
+
+        monkeypatch.setattr(claim_store, "find", interleaved)
+        await broker.publish(make_extended(1, "respond", by=timedelta(minutes=30)), topics.SLA_EVENTS)
+        monkeypatch.setattr(claim_store, "find", read)
+        try:
+            await racing[0]
+            suspended = timedelta(hours=1)
+        except Refused as refusal:
+            assert refusal.status == 409, "it read the row before the extension: asked to try again"
+            suspended = timedelta(0)
+        async with service.db.session() as session:
+            task = await read(session, str(CASE_ID))
+        assert as_utc(task.respond_deadline) == dispatched.respond_deadline + timedelta(minutes=30) + suspended
+
+
+async def test_a_warning_for_a_deadline_a_suspension_moved_does_not_mark_the_board(service_under_test, clock):
+    async with service_under_test("claim") as (service, broker):
+        clock._now = T0
+        dispatched = make_dispatched(1, at=T0)
+        await broker.publish(dispatched, topics.CASE_DISPATCH)
+        board = TaskBoard(service.uow, clock, ClaimMetrics.register(CollectorRegistry()))
+        await board.perform(CLAIM, str(CASE_ID), MEMBER)
+        clock._now = T0 + timedelta(minutes=49)
+        await board.perform(SUSPEND, str(CASE_ID), MEMBER, "电话无人接听", timedelta(hours=2))
+        old = dispatched.respond_deadline
+        fired_before = SlaWarning(event_id=event_id_for(CASE_ID, f"respond_warning@{old.isoformat()}", 1),
+                                  case_id=CASE_ID, correlation_id=CASE_ID, occurred_at=T0 + timedelta(minutes=48),
+                                  generation=1, stage="respond", branch_code="B0101", deadline=old)
+        await broker.publish(fired_before, topics.SLA_EVENTS)
+        async with service.db.session() as session:
+            assert (await claim_store.find(session, str(CASE_ID))).warning is None
