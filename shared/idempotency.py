@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from shared.clock import SystemClock
 from shared.db import Database
 from shared.events import Envelope
-from shared.outbox import OutboxRelay, outbox_row
+from shared.outbox import OutboxMessage, OutboxRelay, outbox_values
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -37,9 +37,8 @@ class Transaction:
     emitted: list[Envelope] = field(default_factory=list)
 
     def emit(self, *events: Envelope) -> None:
-        for event in events:
-            self.session.add(outbox_row(event))
-            self.emitted.append(event)
+        """Written as outbox rows, in this order, when the transaction commits."""
+        self.emitted.extend(events)
 
 
 class UnitOfWork:
@@ -63,6 +62,9 @@ class UnitOfWork:
                             ProcessedEvent(consumer=self.consumer, event_id=str(handling), processed_at=SystemClock().now())
                         )
                 yield tx
+                if tx.emitted:
+                    # One bulk insert of plain rows: ORM objects cost more than the events.
+                    await session.execute(insert(OutboxMessage.__table__), [outbox_values(e) for e in tx.emitted])
         if tx.emitted and self.relay is not None:
             self.relay.wake()
 

@@ -40,8 +40,7 @@ class OutboxMessage(SQLModel, table=True):
 
 
 def outbox_values(event: Envelope) -> dict[str, Any]:
-    """An outbox row's columns, for a Core bulk insert where many events are written at
-    once (building ORM rows costs more than the events themselves)."""
+    """An outbox row's columns, for one bulk insert of a transaction's events."""
     return {
         "topic": TOPIC_MAP.topic_for(event.type),  # type: ignore[attr-defined]
         "key": str(event.case_id),
@@ -51,10 +50,6 @@ def outbox_values(event: Envelope) -> dict[str, Any]:
         "payload": event.model_dump_json(),
         "created_at": SystemClock().now(),
     }
-
-
-def outbox_row(event: Envelope) -> OutboxMessage:
-    return OutboxMessage(**outbox_values(event))
 
 
 Publish = Callable[[Sequence[OutboxMessage]], Awaitable[None]]
