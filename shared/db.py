@@ -8,7 +8,9 @@ table classes serve every service without sharing rows.
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from uuid import uuid4
 
+import asyncpg
 from sqlalchemy import Table, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -108,3 +110,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def _sqlite_begin_immediate(connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@asynccontextmanager
+async def scratch_postgres(server_url: str, prefix: str) -> AsyncIterator[str]:
+    """The URL of a new, empty database on the server, dropped afterwards even when the
+    work in between fails: for benchmarks and tests that must not share state."""
+    server = make_url(server_url).set(drivername="postgresql")
+    name = f"{prefix}_{uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()

@@ -1,10 +1,8 @@
 import os
-import uuid
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
+from shared.db import scratch_postgres
 from shared.embedded import EmbeddedBroker
 
 POSTGRES_URL = os.environ.get("APPEAL_TEST_POSTGRES_URL")
@@ -19,17 +17,8 @@ async def database_url(request, tmp_path):
         return
     if not POSTGRES_URL:
         pytest.skip("set APPEAL_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run on PostgreSQL")
-    server = make_url(POSTGRES_URL).set(drivername="postgresql")
-    name = f"appeal_test_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_postgres(POSTGRES_URL, "appeal_test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ from sqlalchemy.exc import ArgumentError
 
 from services.sla.bench_worker import peak_rss_mb
 from services.sla.store import TABLES
-from shared.db import Database
+from shared.db import Database, scratch_postgres
 from shared.embedded import EmbeddedBroker, free_port
 from shared.runtime import service_database
 from shared.settings import Settings
@@ -88,17 +88,8 @@ async def bench_database(url: str) -> AsyncIterator[str]:
         with tempfile.TemporaryDirectory(prefix="appeal-bench-") as directory:
             yield f"sqlite:///{Path(directory) / 'bench.db'}"
         return
-    server = make_url(url).set(drivername="postgresql")
-    name = f"appeal_bench_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server.render_as_string(hide_password=False))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_postgres(url, "appeal_bench") as scratch:
+        yield scratch
 
 
 def timer_rows(count: int, branch: str, due_at: Callable[[int], datetime]) -> Iterable[tuple]:

@@ -5,13 +5,22 @@ from contextlib import asynccontextmanager
 
 import pytest
 from faststream.kafka import TestKafkaBroker
+from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
+from services.claim.board import CLAIM, TaskBoard
+from services.claim.metrics import ClaimMetrics
 from services.system import BUILDERS, build_context
+from shared import topics
+from shared.auth import Identity
 from shared.clock import FakeClock
+from shared.events import CaseDispatched
 from shared.outbox import OutboxMessage
 from shared.runtime import Service
 from shared.settings import Settings
+from tests.unit.factories import CASE_ID, T0, make_dispatched
+
+MEMBER = Identity("M001", "张伟", "member", "B0101")
 
 
 @pytest.fixture
@@ -38,3 +47,13 @@ def service_under_test(tmp_path, clock, database_url):
 async def outbox(service: Service) -> list[OutboxMessage]:
     async with service.db.session() as session:
         return list((await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
+
+
+async def claimed_by_member(service: Service, broker, clock: FakeClock) -> tuple[TaskBoard, CaseDispatched]:
+    """The claim service with the sample case dispatched to B0101 and claimed by MEMBER, at T0."""
+    clock._now = T0
+    dispatched = make_dispatched(1, at=T0)
+    await broker.publish(dispatched, topics.CASE_DISPATCH)
+    board = TaskBoard(service.uow, clock, ClaimMetrics.register(CollectorRegistry()))
+    await board.perform(CLAIM, str(CASE_ID), MEMBER)
+    return board, dispatched

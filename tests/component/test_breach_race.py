@@ -18,31 +18,24 @@ from services.claim.metrics import ClaimMetrics
 from services.claim.store import Task
 from services.system import build_context
 from shared import topics
-from shared.auth import Identity
 from shared.clock import FakeClock
 from shared.events import (
     Envelope,
     SlaBreached,
-    SlaDeadlineReached,
     TaskClaimed,
     TaskSuspended,
     case_event_adapter,
-    event_id_for,
 )
 from shared.outbox import OutboxMessage
 from shared.settings import Settings
-from tests.unit.factories import T0, make_dispatched
+from tests.component.conftest import MEMBER
+from tests.unit.factories import T0, make_dispatched, make_timer_fired
 
 CASES = 2000
-MEMBER = Identity("M001", "张伟", "member", "B0101")
 
 
-def deadline_reached(case_id: uuid.UUID, stage: str) -> SlaDeadlineReached:
-    dispatched = make_dispatched(1, case_id=case_id)
-    deadline = getattr(dispatched, f"{stage}_deadline")
-    return SlaDeadlineReached(event_id=event_id_for(case_id, stage, 1), case_id=case_id,
-                              correlation_id=case_id, occurred_at=deadline, generation=1, stage=stage,
-                              branch_code="B0101", deadline=deadline)
+def deadline_reached(case_id: uuid.UUID, stage: str) -> Envelope:
+    return make_timer_fired(stage, getattr(make_dispatched(1, case_id=case_id), f"{stage}_deadline"), case_id=case_id)
 
 
 def task(case_id: uuid.UUID, status: str) -> Task:

@@ -12,18 +12,24 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
 from services.claim import store as claim_store
-from services.claim.board import CLAIM, SUSPEND, Refused, TaskBoard
-from services.claim.metrics import ClaimMetrics
+from services.claim.board import SUSPEND, Refused
 from services.sla import store as sla_store
 from services.sla.firing import FiringLoop
 from services.sla.metrics import SlaMetrics
 from shared import topics
 from shared.auth import Auth, Identity
 from shared.clock import as_utc
-from shared.events import SlaWarning, event_id_for
-from tests.unit.factories import CASE_ID, T0, make_claimed, make_dispatched, make_extended, make_suspended
+from tests.component.conftest import MEMBER, claimed_by_member
+from tests.unit.factories import (
+    CASE_ID,
+    T0,
+    make_claimed,
+    make_dispatched,
+    make_extended,
+    make_suspended,
+    make_timer_fired,
+)
 
-MEMBER = Identity("M001", "张伟", "member", "B0101")
 SUPERVISOR = Identity("U900", "林主任", "supervisor", "S01")
 postgres_only = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
@@ -87,11 +93,7 @@ async def test_an_extension_racing_the_firing_loop_moves_a_timer_that_has_not_fi
 async def test_an_extension_and_a_suspension_at_once_both_move_the_board_deadline(
         service_under_test, clock, monkeypatch):
     async with service_under_test("claim") as (service, broker):
-        clock._now = T0
-        dispatched = make_dispatched(1, at=T0)
-        await broker.publish(dispatched, topics.CASE_DISPATCH)
-        board = TaskBoard(service.uow, clock, ClaimMetrics.register(CollectorRegistry()))
-        await board.perform(CLAIM, str(CASE_ID), MEMBER)
+        board, dispatched = await claimed_by_member(service, broker, clock)
         clock.advance(minutes=5)
         read, racing = claim_store.find, []
 
@@ -119,17 +121,10 @@ async def test_an_extension_and_a_suspension_at_once_both_move_the_board_deadlin
 
 async def test_a_warning_for_a_deadline_a_suspension_moved_does_not_mark_the_board(service_under_test, clock):
     async with service_under_test("claim") as (service, broker):
-        clock._now = T0
-        dispatched = make_dispatched(1, at=T0)
-        await broker.publish(dispatched, topics.CASE_DISPATCH)
-        board = TaskBoard(service.uow, clock, ClaimMetrics.register(CollectorRegistry()))
-        await board.perform(CLAIM, str(CASE_ID), MEMBER)
+        board, dispatched = await claimed_by_member(service, broker, clock)
         clock._now = T0 + timedelta(minutes=49)
         await board.perform(SUSPEND, str(CASE_ID), MEMBER, "电话无人接听", timedelta(hours=2))
-        old = dispatched.respond_deadline
-        fired_before = SlaWarning(event_id=event_id_for(CASE_ID, f"respond_warning@{old.isoformat()}", 1),
-                                  case_id=CASE_ID, correlation_id=CASE_ID, occurred_at=T0 + timedelta(minutes=48),
-                                  generation=1, stage="respond", branch_code="B0101", deadline=old)
+        fired_before = make_timer_fired("respond_warning", dispatched.respond_deadline)
         await broker.publish(fired_before, topics.SLA_EVENTS)
         async with service.db.session() as session:
             assert (await claim_store.find(session, str(CASE_ID))).warning is None

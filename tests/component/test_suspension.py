@@ -3,19 +3,13 @@ event for a time a suspension moved does (nothing), and an early extension."""
 
 from datetime import timedelta
 
-from prometheus_client import CollectorRegistry
-
 from services.claim import store
-from services.claim.board import CLAIM, RESUME, SUSPEND, TaskBoard
-from services.claim.metrics import ClaimMetrics
+from services.claim.board import RESUME, SUSPEND
 from shared import topics
-from shared.auth import Identity
 from shared.clock import as_utc
-from shared.events import SlaBreached, SlaDeadlineReached, TaskResumed, TaskSuspended, case_event_adapter, event_id_for
-from tests.component.conftest import outbox
-from tests.unit.factories import CASE_ID, T0, make_dispatched, make_extended
-
-MEMBER = Identity("M001", "张伟", "member", "B0101")
+from shared.events import SlaBreached, TaskResumed, TaskSuspended, case_event_adapter
+from tests.component.conftest import MEMBER, claimed_by_member, outbox
+from tests.unit.factories import CASE_ID, T0, make_dispatched, make_extended, make_timer_fired
 
 
 async def emitted(service, kind):
@@ -25,11 +19,7 @@ async def emitted(service, kind):
 
 async def test_suspend_and_resume_say_how_far_the_deadline_moved(service_under_test, clock):
     async with service_under_test("claim") as (service, broker):
-        clock._now = T0
-        dispatched = make_dispatched(1, at=T0)
-        await broker.publish(dispatched, topics.CASE_DISPATCH)
-        board = TaskBoard(service.uow, clock, ClaimMetrics.register(CollectorRegistry()))
-        await board.perform(CLAIM, str(CASE_ID), MEMBER)
+        board, dispatched = await claimed_by_member(service, broker, clock)
         for suspended_for in (timedelta(minutes=30), timedelta(minutes=45)):
             clock.advance(minutes=5)
             await board.perform(SUSPEND, str(CASE_ID), MEMBER, "电话无人接听", timedelta(hours=1))
@@ -47,22 +37,14 @@ async def test_suspend_and_resume_say_how_far_the_deadline_moved(service_under_t
 
 async def test_a_deadline_the_suspension_moved_is_not_a_breach(service_under_test, clock):
     async with service_under_test("claim") as (service, broker):
-        dispatched = make_dispatched(1, at=T0)
-        await broker.publish(dispatched, topics.CASE_DISPATCH)
-        board = TaskBoard(service.uow, clock, ClaimMetrics.register(CollectorRegistry()))
-        clock._now = T0
-        await board.perform(CLAIM, str(CASE_ID), MEMBER)
+        board, dispatched = await claimed_by_member(service, broker, clock)
         clock._now = dispatched.respond_deadline - timedelta(seconds=1)
         await board.perform(SUSPEND, str(CASE_ID), MEMBER, "电话无人接听", timedelta(minutes=10))
 
-        def reached(deadline):
-            return SlaDeadlineReached(event_id=event_id_for(CASE_ID, f"respond@{deadline}", 1), case_id=CASE_ID,
-                                      correlation_id=CASE_ID, occurred_at=deadline, generation=1, stage="respond",
-                                      branch_code="B0101", deadline=deadline)
-
-        await broker.publish(reached(dispatched.respond_deadline), topics.SLA_EVENTS)
+        await broker.publish(make_timer_fired("respond", dispatched.respond_deadline), topics.SLA_EVENTS)
         assert await emitted(service, SlaBreached) == []
-        await broker.publish(reached(dispatched.respond_deadline + timedelta(minutes=10)), topics.SLA_EVENTS)
+        await broker.publish(make_timer_fired("respond", dispatched.respond_deadline + timedelta(minutes=10)),
+                             topics.SLA_EVENTS)
         assert [b.deadline for b in await emitted(service, SlaBreached)] == [
             dispatched.respond_deadline + timedelta(minutes=10)]
 

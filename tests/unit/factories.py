@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from services.sla.firing import timer_event
+from services.sla.store import Timer
 from shared.district import District, bundled_district_path, load_district
 from shared.events import (
     CaseClosed,
@@ -18,6 +20,7 @@ from shared.events import (
     CaseRegistered,
     CaseReopened,
     CaseSummary,
+    Envelope,
     FeedbackRecorded,
     SlaBreached,
     SlaExtended,
@@ -224,3 +227,12 @@ def make_feedback(generation: int = 1, *, rating: int = 5, satisfied: bool = Tru
     return FeedbackRecorded(**_envelope("feedback", generation, at, case_id), generation=generation,
                             branch_code=branch_code, rating=rating, resolved=satisfied, satisfied=satisfied,
                             comment="处理及时" if satisfied else "噪音依旧")
+
+
+def make_timer_fired(kind: str, deadline: datetime, *, case_id: uuid.UUID = CASE_ID,
+                     generation: int = 1) -> Envelope:
+    """A warning or deadline event exactly as the firing loop makes it, ids included."""
+    timer = Timer(case_id=str(case_id), correlation_id=str(CORRELATION_ID), kind=kind,
+                  stage=kind.removesuffix("_warning"), generation=generation, branch_code="B0101",
+                  due_at=deadline, deadline=deadline)
+    return timer_event(timer, deadline)
