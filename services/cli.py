@@ -13,14 +13,17 @@ from pydantic import ValidationError
 from services.dev import StartupError, run_dev, run_service
 from services.intake.report import render_csv, render_table
 from services.intake.reporting import gather_report
-from services.sla.bench import bench_sla
 from services.system import SERVICE_NAMES
+from shared import topics
 from shared.district import DistrictError
 from shared.settings import Settings
 
 app = typer.Typer(help="Citizen-appeal closed loop on Kafka.", no_args_is_help=True, add_completion=False)
 bench = typer.Typer(help="Measure a part of the system on a throwaway database.", no_args_is_help=True)
 app.add_typer(bench, name="bench")
+dlq = typer.Typer(help=f"Read and replay the messages parked on the dead-letter topic ({topics.DEAD_LETTERS}).",
+                  no_args_is_help=True)
+app.add_typer(dlq, name="dlq")
 
 
 def _settings(**overrides) -> Settings:
@@ -107,6 +110,8 @@ def bench_sla_command(
     seconds and then a BURST due at once, with the firing loop in its own process. Prints
     a summary against the targets and, as the last line, the results as JSON."""
     try:
+        from services.bench.sla import bench_sla
+
         url = database_url or _settings().database_url or os.environ.get("APPEAL_TEST_POSTGRES_URL") or "sqlite"
         result = asyncio.run(bench_sla(url, pending=pending, due=due, window=window, burst=burst))
     except (StartupError, ValueError, RuntimeError, OSError) as error:
@@ -120,6 +125,61 @@ def _parse_date(text: str) -> datetime:
         return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise ValueError(f"--since must be a date like 2026-11-01, not {text!r}") from None
+
+
+@dlq.command("list")
+def dlq_list() -> None:
+    """List the letters parked on appeal.dlq.
+
+    Reads the Kafka named by APPEAL_KAFKA_BOOTSTRAP and shows, for each letter, its id,
+    where it came from, the consumer that parked it and why, whether it was cut down, and
+    the start of its value. Reading commits nothing."""
+    from services.dlq import DlqError, Progress, read_letters, require_bootstrap
+    from services.dlq_table import render_letters, summary
+
+    try:
+        bootstrap = require_bootstrap(_settings().kafka_bootstrap)
+        letters = asyncio.run(read_letters(bootstrap, Progress(f"reading {topics.DEAD_LETTERS}")))
+    except (StartupError, DlqError) as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    if letters:
+        typer.echo(render_letters(letters), nl=False)
+    typer.echo(summary(letters))
+
+
+@dlq.command("replay")
+def dlq_replay(
+    ids: Annotated[list[str] | None, typer.Option(
+        "--id", help="A letter's id as `appeal dlq list` shows it (PARTITION:OFFSET); repeat for several.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every letter that can be replayed.")] = False,
+) -> None:
+    """Send parked letters back to the topic they came from.
+
+    Do this once the cause is fixed. Each letter's original bytes go to its original topic
+    with the same key and a dlq_replayed_from header naming the letter. Consumers skip what
+    they already handled, so replaying twice is safe. Cut-down letters are never replayed;
+    naming one is an error."""
+    from services.dlq import DlqError, replay_letters, require_bootstrap
+    from services.dlq_table import replay_summary
+
+    if bool(ids) == every:
+        typer.secho("error: say which letters: --id PARTITION:OFFSET (repeatable) or --all", fg=typer.colors.RED,
+                    err=True)
+        raise typer.Exit(2)
+    try:
+        bootstrap = require_bootstrap(_settings().kafka_bootstrap)
+        selection = asyncio.run(replay_letters(bootstrap, ids or [], every=every))
+    except (StartupError, DlqError, ValueError) as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    for letter, reason in selection.refused:
+        typer.secho(f"skipped {letter.id}: {reason}", fg=typer.colors.YELLOW, err=True)
+    for letter_id in selection.not_found:
+        typer.secho(f"no letter {letter_id} on {topics.DEAD_LETTERS}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(replay_summary(selection.replayed, len(selection.refused), len(selection.not_found)))
+    if not every and (selection.refused or selection.not_found):
+        raise typer.Exit(1)
 
 
 def main() -> None:

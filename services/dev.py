@@ -13,7 +13,7 @@ from services.simulator import Simulator
 from services.system import SERVICE_NAMES, System, build_system
 from shared.embedded import EmbeddedBroker
 from shared.logging import configure_logging
-from shared.settings import Settings
+from shared.settings import Settings, production_key_problem
 
 SUMMARY_EVERY_SECONDS = 5.0
 SUMMARY_METRICS = {
@@ -60,7 +60,9 @@ def summary_line(counts: dict[str, int]) -> str:
 
 
 def _http_server(system: System, port: int) -> uvicorn.Server:
-    config = uvicorn.Config(system.app, host="0.0.0.0", port=port, log_level="warning", lifespan="on")
+    # log_config=None: the server's own lines go where configure_logging sent the rest.
+    config = uvicorn.Config(system.app, host="0.0.0.0", port=port, log_level="warning", lifespan="on",
+                            log_config=None)
     return uvicorn.Server(config)
 
 
@@ -125,6 +127,9 @@ async def run_service(settings: Settings, name: str) -> None:
     if settings.kafka_bootstrap is None:
         raise StartupError("APPEAL_KAFKA_BOOTSTRAP is not set: `appeal run` needs a running Kafka "
                            "(host:port list), or use `appeal dev` for everything in one process")
+    key_problem = production_key_problem(settings)
+    if key_problem:
+        raise StartupError(key_problem)
     configure_logging(settings.log_level)
     check_port_free(settings.http_port)
     system = build_system(settings, [name])

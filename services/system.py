@@ -43,8 +43,9 @@ def build_context(settings: Settings, *, district: District | None = None, clock
                   registry: CollectorRegistry | None = None) -> Context:
     clock = clock or SystemClock()
     tokens = TokenIssuer(settings.secret_key.get_secret_value(), timedelta(seconds=settings.token_ttl_seconds), clock)
-    return Context(settings=settings, district=district or load_district(settings.district_file),
-                   registry=registry or CollectorRegistry(), auth=Auth(tokens), clock=clock)
+    district = district or load_district(settings.district_file)
+    return Context(settings=settings, district=district, registry=registry or CollectorRegistry(),
+                   auth=Auth(tokens, UserDirectory(district)), clock=clock)
 
 
 def build_system(settings: Settings, names: Sequence[str] = SERVICE_NAMES, *, district: District | None = None,
@@ -56,5 +57,5 @@ def build_system(settings: Settings, names: Sequence[str] = SERVICE_NAMES, *, di
     services = [BUILDERS[name](context) for name in names]
     title = "Appeal loop" if len(services) > 1 else f"Appeal loop — {services[0].name}"
     app = build_http_app(context, services, tokens=context.auth.tokens,
-                         directory=UserDirectory(context.district), title=title)
+                         directory=context.auth.directory, title=title)
     return System(context, services, app)

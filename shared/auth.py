@@ -1,9 +1,12 @@
 """Login, signed expiring bearer tokens and role checks.
 
 Passwords from the district file are hashed (scrypt) as they are loaded and the plain
-text is not kept. Tokens are HS256 JWTs signed with ``APPEAL_SECRET_KEY``.
+text is not kept. Tokens are HS256 JWTs signed with ``APPEAL_SECRET_KEY``. Failed sign-ins
+are throttled per user and per client address (``shared.throttle_http``), and the scrypt
+check runs in a worker thread so that it never stalls the event loop.
 """
 
+import asyncio
 import hashlib
 import hmac
 import os
@@ -12,14 +15,17 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 import jwt
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictStr, ValidationError
 
 from shared.clock import Clock, SystemClock
 from shared.district import District
+from shared.errors import Refused
+from shared.throttle import Scope
+from shared.throttle_http import Throttle, client_address
 
-Role = Literal["operator", "member", "supervisor"]
+Role = Literal["operator", "member", "supervisor", "command_center"]
 _SCRYPT = {"n": 2**12, "r": 8, "p": 1}
 
 
@@ -29,7 +35,14 @@ class Identity:
     name: str
     role: Role
     unit: str | None = None
-    """The member's branch code or the supervisor's street code."""
+    """The member's branch code, the supervisor's street code, the command center's district code."""
+
+    def oversees(self, district: District, unit: str | None) -> bool:
+        """Supervisors look after their own street (its branches and its queue), the
+        command center after the whole district; ``unit`` is a branch or street code."""
+        if self.role == "command_center":
+            return True
+        return self.role == "supervisor" and unit is not None and district.street_of_unit(unit) == self.unit
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -50,12 +63,18 @@ class UserDirectory:
             person.id: (Identity(person.id, person.name, role, unit), hash_password(person.password))  # type: ignore[arg-type]
             for person, role, unit in district.people()
         }
+        self._decoy = hash_password(os.urandom(16).hex())
+
+    def identity(self, user_id: str) -> Identity | None:
+        entry = self._users.get(user_id)
+        return entry[0] if entry else None
 
     def authenticate(self, user_id: str, password: str) -> Identity | None:
         entry = self._users.get(user_id)
-        if entry is None or not verify_password(password, entry[1]):
-            return None
-        return entry[0]
+        # An unknown user costs the same hashing as a known one: the answer's timing
+        # must not tell which user ids exist.
+        matches = verify_password(password, entry[1] if entry else self._decoy)
+        return entry[0] if entry and matches else None
 
 
 class TokenIssuer:
@@ -71,11 +90,26 @@ class TokenIssuer:
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify(self, token: str) -> Identity:
-        claims = jwt.decode(token, self._secret, algorithms=["HS256"],
-                            options={"require": ["exp", "sub", "role"], "verify_exp": False, "verify_iat": False})
-        if claims["exp"] <= self._clock.now().timestamp():
+        """The identity a token claims; whether that person still exists is the directory's call."""
+        decoded = jwt.decode(token, self._secret, algorithms=["HS256"],
+                             options={"require": ["exp", "sub", "role"], "verify_exp": False, "verify_iat": False})
+        try:
+            claims = TokenClaims.model_validate(decoded)
+        except ValidationError:
+            raise jwt.InvalidTokenError("the token's claims are malformed") from None
+        if claims.exp <= self._clock.now().timestamp():
             raise jwt.ExpiredSignatureError("the token has expired; sign in again")
-        return Identity(claims["sub"], claims.get("name", ""), claims["role"], claims.get("unit"))
+        return Identity(claims.sub, claims.name, claims.role, claims.unit)
+
+
+class TokenClaims(BaseModel):
+    """What a signed token must hold; a well-signed token with odd claims is still refused."""
+
+    sub: StrictStr
+    role: Role
+    exp: float = Field(allow_inf_nan=False)
+    name: StrictStr = ""
+    unit: StrictStr | None = None
 
 
 class LoginRequest(BaseModel):
@@ -93,29 +127,35 @@ class LoginResponse(BaseModel):
 
 
 _bearer = HTTPBearer(auto_error=False)
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 class Auth:
     """FastAPI dependencies for routes: ``Depends(auth.require("operator"))``."""
 
-    def __init__(self, tokens: TokenIssuer) -> None:
+    def __init__(self, tokens: TokenIssuer, directory: "UserDirectory") -> None:
         self.tokens = tokens
+        self.directory = directory
 
     def current(self, credentials: HTTPAuthorizationCredentials | None) -> Identity:
+        """The signed-in person, as the district file knows them now: a token for someone
+        removed from the file, or whose role or unit changed since, is refused."""
         if credentials is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise Refused(401, "missing bearer token", headers=_CHALLENGE)
         try:
-            return self.tokens.verify(credentials.credentials)
+            claimed = self.tokens.verify(credentials.credentials)
         except jwt.PyJWTError as error:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"invalid token: {error}",
-                                headers={"WWW-Authenticate": "Bearer"}) from None
+            raise Refused(401, f"invalid token: {error}", headers=_CHALLENGE) from None
+        known = self.directory.identity(claimed.user_id)
+        if known is None or (known.role, known.unit) != (claimed.role, claimed.unit):
+            raise Refused(401, "this sign-in is no longer valid; sign in again", headers=_CHALLENGE)
+        return known
 
     def require(self, *roles: Role):
         def dependency(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Identity:
             who = self.current(credentials)
             if who.role not in roles:
-                raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the role {' or '.join(roles)}")
+                raise Refused(403, f"this needs the role {' or '.join(roles)}")
             return who
 
         return dependency
@@ -127,14 +167,20 @@ class Auth:
         return dependency
 
 
-def login_router(directory: UserDirectory, tokens: TokenIssuer) -> APIRouter:
+def login_router(directory: UserDirectory, tokens: TokenIssuer, throttle: Throttle) -> APIRouter:
     router = APIRouter(tags=["auth"])
 
-    @router.post("/api/auth/login", response_model=LoginResponse)
-    async def login(body: LoginRequest) -> LoginResponse:
-        who = directory.authenticate(body.user_id, body.password)
+    @router.post("/api/auth/login", response_model=LoginResponse, responses={
+        401: {"description": "Unknown user or wrong password."},
+        429: {"description": "Too many failed sign-ins for this user or from this address; see Retry-After."}})
+    async def login(body: LoginRequest, request: Request) -> LoginResponse:
+        attempt = await throttle.attempt({Scope.LOGIN_USER: body.user_id, Scope.LOGIN_ADDRESS: client_address(request)})
+        # scrypt takes tens of milliseconds of CPU: on the event loop it would stall every request.
+        who = await asyncio.to_thread(directory.authenticate, body.user_id, body.password)
         if who is None:
+            await attempt.failed()
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown user or wrong password")
+        await attempt.succeeded(Scope.LOGIN_USER)
         return LoginResponse(access_token=tokens.issue(who), role=who.role, user_id=who.user_id, name=who.name,
                              unit=who.unit)
 

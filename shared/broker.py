@@ -2,14 +2,17 @@
 subscriber defaults that commit after the work is durable, and dead-lettering."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
 
 import structlog
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from faststream import BaseMiddleware
+from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
 from prometheus_client import CollectorRegistry
@@ -24,9 +27,11 @@ from tenacity import (
 )
 
 from shared import topics
+from shared.letters import write_letter
 from shared.metrics import dead_letter_counter
 from shared.outbox import OutboxMessage
 from shared.settings import Settings
+from shared.stuck import StuckPartitions
 
 log = structlog.get_logger()
 
@@ -60,18 +65,22 @@ async def ensure_topics(bootstrap: str, partitions: int, names: Sequence[str] = 
                 await admin.close()
 
 
-def make_broker(settings: Settings, service: str, registry: CollectorRegistry) -> tuple[KafkaBroker, "DeadLetters"]:
+def make_broker(settings: Settings, service: str,
+                registry: CollectorRegistry) -> tuple[KafkaBroker, "DeadLetters", StuckPartitions]:
     quiet = logging.getLogger(f"appeal.faststream.{service}")
     quiet.setLevel(logging.WARNING)
     broker = KafkaBroker(
         settings.kafka_bootstrap or "127.0.0.1:9092", client_id=f"appeal-{service}", acks="all", logger=quiet
     )
     dead_letters = DeadLetters(broker, service, registry)
-    broker.add_middleware(dead_letter_middleware(dead_letters))
+    stuck = StuckPartitions(service, registry)
+    broker.add_middleware(dead_letter_middleware(dead_letters, stuck))
     broker.publisher(topics.DEAD_LETTERS, title=f"{service}.dead_letters", schema=bytes,
                      description="The original bytes of a message that could not be processed; headers "
-                                 "dlq_topic, dlq_partition, dlq_offset, dlq_consumer, dlq_error say why.")
-    return broker, dead_letters
+                                 "dlq_topic, dlq_partition, dlq_offset, dlq_consumer, dlq_error say why. A message "
+                                 "too big to park whole is cut to a prefix, with dlq_truncated: true and "
+                                 "dlq_original_size.")
+    return broker, dead_letters, stuck
 
 
 def declare_publications(broker: KafkaBroker, service: str, topic: str, schema: Any, description: str) -> None:
@@ -141,7 +150,8 @@ def _is_transient(error: BaseException) -> bool:
 
 class DeadLetters:
     """Parks a message that cannot be processed on ``appeal.dlq``: original bytes, and
-    headers naming where it came from and why it failed."""
+    headers naming where it came from and why it failed (cut down when too big to park
+    whole; see ``shared.letters``)."""
 
     def __init__(self, broker: KafkaBroker, service: str, registry: CollectorRegistry) -> None:
         self._broker = broker
@@ -149,32 +159,39 @@ class DeadLetters:
         self._count = dead_letter_counter(registry)
 
     async def park(self, record: Any, error: Exception) -> None:
-        reason = f"{type(error).__name__}: {error}"[:2000]
-        log.error("message_dead_lettered", topic=record.topic, partition=record.partition, offset=record.offset,
-                  error=reason)
-        await self._broker.publish(
-            record.value,
-            topics.DEAD_LETTERS,
-            key=record.key,
-            headers={
-                "dlq_topic": record.topic,
-                "dlq_partition": str(record.partition),
-                "dlq_offset": str(record.offset),
-                "dlq_consumer": self.service,
-                "dlq_error": reason,
-            },
-        )
+        letter = write_letter(topic=record.topic, partition=record.partition, offset=record.offset, key=record.key,
+                              value=record.value, consumer=self.service, error=error)
+        await self._broker.publish(letter.value, topics.DEAD_LETTERS, key=letter.key, headers=letter.headers)
         self._count.labels(self.service, record.topic).inc()
+        # Logged once parked: a letter that fails to publish is reported, rate-limited, as a stuck partition.
+        log.error("message_dead_lettered", topic=record.topic, partition=record.partition, offset=record.offset,
+                  error=letter.headers["dlq_error"], truncated="dlq_truncated" in letter.headers)
 
 
-def dead_letter_middleware(dead_letters: DeadLetters) -> type[BaseMiddleware]:
+def dead_letter_middleware(dead_letters: DeadLetters, stuck: StuckPartitions) -> type[BaseMiddleware]:
     """Retries a failing message a few times, then parks it on ``appeal.dlq``.
 
     Bad input (unparseable, invalid) goes straight to the dead-letter topic; other
     errors get bounded retries first. A batch that still fails parks each of its records.
-    If the dead-letter publish itself fails the error propagates, the offset is not
-    committed and the message comes back.
+    If the dead-letter publish itself fails, the message is nacked: the offset is not
+    committed and the message comes back after its partition rested a moment, and the
+    partition shows as stuck (``shared.stuck``) until it gets through.
     """
+
+    async def handle_or_park(call_next, msg, records: list[Any]) -> Any:
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(HANDLER_ATTEMPTS),
+                wait=wait_exponential(multiplier=0.1, max=1),
+                retry=retry_if_exception(_is_transient),
+                reraise=True,
+            ):
+                with attempt:
+                    return await call_next(msg)
+        except Exception as error:  # noqa: BLE001 - whatever the handler raised, the message is parked
+            for record in records:
+                await dead_letters.park(record, error)
+        return None
 
     class DeadLetterMiddleware(BaseMiddleware):
         async def consume_scope(self, call_next, msg):
@@ -184,20 +201,37 @@ def dead_letter_middleware(dead_letters: DeadLetters) -> type[BaseMiddleware]:
             structlog.contextvars.bind_contextvars(
                 service=dead_letters.service, **{k: headers[k] for k in HEADER_KEYS if k in headers}
             )
+            stuck.attempting(records)
             try:
-                async for attempt in AsyncRetrying(
-                    stop=stop_after_attempt(HANDLER_ATTEMPTS),
-                    wait=wait_exponential(multiplier=0.1, max=1),
-                    retry=retry_if_exception(_is_transient),
-                    reraise=True,
-                ):
-                    with attempt:
-                        return await call_next(msg)
+                result = await handle_or_park(call_next, msg, records)
             except Exception as error:
-                for record in records:
-                    await dead_letters.park(record, error)
-                return None
+                _rest_partitions(getattr(msg, "consumer", None), records, stuck.failed(records, error))
+                # A nack, not the error: FastStream would log a traceback for every redelivery;
+                # the stuck partition's own line is rate-limited.
+                raise NackMessage() from error
             finally:
                 structlog.contextvars.unbind_contextvars("service", *HEADER_KEYS)
+            stuck.passed(records)
+            return result
 
     return DeadLetterMiddleware
+
+
+def _rest_partitions(consumer: Any, records: list[Any], seconds: float) -> None:
+    """Pause the failing records' partitions for a while so the message is not retried in a
+    tight loop; the consumer's other partitions keep flowing meanwhile."""
+    if not hasattr(consumer, "pause"):
+        return
+    paused = set()
+    for partition in {TopicPartition(record.topic, record.partition) for record in records}:
+        with contextlib.suppress(Exception):  # revoked by a rebalance meanwhile: nothing to pause
+            consumer.pause(partition)
+            paused.add(partition)
+    if paused:
+        asyncio.get_running_loop().call_later(seconds, _resume_partitions, consumer, paused)
+
+
+def _resume_partitions(consumer: Any, partitions: set[TopicPartition]) -> None:
+    for partition in partitions:
+        with contextlib.suppress(Exception):  # revoked meanwhile, or the consumer stopped
+            consumer.resume(partition)

@@ -7,15 +7,35 @@ table classes serve every service without sharing rows.
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
-from sqlalchemy import Table, event, text
+from sqlalchemy import DateTime, Table, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Every stored time is UTC: written as UTC, read back as an aware UTC datetime.
+
+    SQLite (and PostgreSQL's ``timestamp``) hand back naive datetimes; without this each
+    read would need converting, and a forgotten conversion compares naive with aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def async_url(url: str) -> str:
@@ -83,10 +103,6 @@ class Database:
         if not self.is_sqlite:
             await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
                                      {"name": f"{self.schema}:{name}"})
-
-    async def drop_tables(self) -> None:
-        async with self.engine.begin() as conn:
-            await conn.run_sync(SQLModel.metadata.drop_all, tables=self.tables)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

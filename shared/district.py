@@ -25,7 +25,10 @@ def parse_duration(value: Any) -> timedelta:
     match = _DURATION.match(str(value))
     if not match:
         raise ValueError(f"{value!r} is not a duration like 30s, 10m, 1h or 2d")
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    except OverflowError:
+        raise ValueError(f"{value!r} is longer than any duration this system keeps") from None
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration),
@@ -108,6 +111,8 @@ class District(_Entry):
     categories: list[Category] = Field(min_length=1)
     streets: list[Street] = Field(min_length=1)
     operators: list[Person] = []
+    command_center: list[Person] = Field(
+        default=[], description="The district's command center (指挥中心): supervisors of every street.")
     open311_clients: list[Open311Client] = []
     escalation_loops: int = Field(default=2, ge=0, description="Branch hops on accept breach before the street queue.")
 
@@ -137,9 +142,12 @@ class District(_Entry):
         return [c for s in self.streets for c in s.communities]
 
     def people(self) -> Iterator[tuple[Person, str, str | None]]:
-        """Every user with their role and, for members, their branch code."""
+        """Every user with their role and unit: a member's branch, a supervisor's street,
+        the command center's district."""
         for person in self.operators:
             yield person, "operator", None
+        for person in self.command_center:
+            yield person, "command_center", self.district.code
         for street in self.streets:
             for person in street.supervisors:
                 yield person, "supervisor", street.code
@@ -166,6 +174,14 @@ class District(_Entry):
     @cached_property
     def street_by_code(self) -> dict[str, Street]:
         return {s.code: s for s in self.streets}
+
+    @cached_property
+    def street_of_branch(self) -> dict[str, str]:
+        return {c.branch.code: s.code for s in self.streets for c in s.communities}
+
+    def street_of_unit(self, code: str) -> str | None:
+        """The street a branch belongs to, or the street itself."""
+        return code if code in self.street_by_code else self.street_of_branch.get(code)
 
 
 class DistrictError(ValueError):

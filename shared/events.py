@@ -8,17 +8,33 @@ idempotency record catches the repeat.
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 
 from shared import topics
+from shared.privacy import mask_phones_in_text
 
 EVENT_NAMESPACE = uuid.UUID("6f1f3a1e-8a2b-4c51-9a57-35e0d2a6c0de")
 
 Source = Literal["hotline", "grid"]
 Priority = Literal["normal", "urgent"]
-SlaStage = Literal["accept", "respond"]
+
+
+class SlaStage(StrEnum):
+    """The two promises of the clock, both counted from dispatch."""
+
+    ACCEPT = "accept"
+    """A member claims the task (接单)."""
+    RESPOND = "respond"
+    """The member records first contact with the citizen."""
+
+
+
+FreeText = Annotated[str, AfterValidator(mask_phones_in_text)]
+"""Text people typed. Phone numbers in it are masked as the event is made, so no
+service but intake (which keeps the report as filed, for operators) ever holds them."""
 
 
 def event_id_for(case_id: uuid.UUID, kind: str, generation: int = 0) -> uuid.UUID:
@@ -76,12 +92,12 @@ class CaseSummary(BaseModel):
 
     case_no: str
     source: Source
-    description: str
+    description: FreeText
     category: str
     priority: Priority
-    address: str | None = None
+    address: FreeText | None = None
     grid_code: str | None = None
-    citizen_name: str | None = None
+    citizen_name: FreeText | None = None
     citizen_phone_masked: str | None = None
 
 
@@ -130,7 +146,7 @@ class TaskResponded(Envelope):
     generation: int
     branch_code: str
     member_id: str
-    note: str
+    note: FreeText
     seconds_to_respond: float
 
 
@@ -139,7 +155,7 @@ class TaskResolved(Envelope):
     generation: int
     branch_code: str
     member_id: str
-    note: str
+    note: FreeText
 
 
 class TaskReturned(Envelope):
@@ -147,7 +163,7 @@ class TaskReturned(Envelope):
     generation: int
     branch_code: str
     member_id: str
-    reason: str
+    reason: FreeText
 
 
 class TaskSuspended(Envelope):
@@ -158,7 +174,7 @@ class TaskSuspended(Envelope):
     generation: int
     branch_code: str
     member_id: str
-    reason: str
+    reason: FreeText
     until: datetime = Field(description="When the clock restarts by itself unless resumed earlier.")
     suspended_seconds: float = Field(description="Length of this suspension; the deadline moves by it.")
     respond_deadline: datetime = Field(description="The respond deadline if the clock restarts at `until`.")
@@ -201,7 +217,7 @@ class SlaExtended(Envelope):
     branch_code: str
     deadline: datetime = Field(description="The new deadline.")
     extended_by_seconds: float
-    reason: str
+    reason: FreeText
     supervisor_id: str
 
 
@@ -250,7 +266,7 @@ class FeedbackRecorded(Envelope):
     rating: int = Field(ge=1, le=5)
     resolved: bool
     satisfied: bool
-    comment: str | None = None
+    comment: FreeText | None = None
 
 
 class MemberEvaluated(Envelope):
@@ -260,7 +276,7 @@ class MemberEvaluated(Envelope):
     generation: int
     member_id: str
     rating: int = Field(ge=1, le=5)
-    comment: str | None = None
+    comment: FreeText | None = None
 
 
 class CaseClosed(Envelope):
@@ -271,7 +287,7 @@ class CaseClosed(Envelope):
 class CaseReopened(Envelope):
     type: Literal["case.reopened"] = "case.reopened"
     generation: int
-    reason: str
+    reason: FreeText
 
 
 DispatchEvent = Annotated[CaseDispatched | CaseEscalated, Field(discriminator="type")]

@@ -8,13 +8,16 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.specification import AsyncAPI, get_asyncapi_html
 
 from shared.auth import TokenIssuer, UserDirectory, login_router
+from shared.errors import install_error_handlers
+from shared.inputs import refuse_unstorable_input
 from shared.metrics import CONTENT_TYPE, exposition
 from shared.runtime import Context, Service
+from shared.throttle_http import Throttle
 
 
 def build_http_app(context: Context, services: Sequence[Service], *, tokens: TokenIssuer,
@@ -27,9 +30,11 @@ def build_http_app(context: Context, services: Sequence[Service], *, tokens: Tok
         finally:
             await asyncio.gather(*(s.stop() for s in services), return_exceptions=True)
 
-    app = FastAPI(title=title, version="1.0", lifespan=lifespan,
+    app = FastAPI(title=title, version="1.0", lifespan=lifespan, dependencies=[Depends(refuse_unstorable_input)],
                   description="Citizen-appeal closed loop: intake, dispatch, claim, SLA and feedback.")
-    app.include_router(login_router(directory, tokens))
+    install_error_handlers(app)
+    # Failed sign-ins count in the first service's database: its replicas share it.
+    app.include_router(login_router(directory, tokens, Throttle.of(services[0].db, context)))
     for service in services:
         for router in service.routers:
             app.include_router(router)
@@ -41,8 +46,9 @@ def build_http_app(context: Context, services: Sequence[Service], *, tokens: Tok
     @app.get("/readyz", tags=["ops"])
     async def readyz() -> JSONResponse:
         states = {s.name: s.ready() for s in services}
+        stuck = [partition for s in services for partition in s.stuck.current()]
         code = 200 if all(states.values()) else 503
-        return JSONResponse({"ready": all(states.values()), "services": states}, status_code=code)
+        return JSONResponse({"ready": all(states.values()), "services": states, "stuck": stuck}, status_code=code)
 
     asyncapi = AsyncAPI(*(s.broker for s in services), title=f"{title} — Kafka topics", version="1.0",
                         description="Every topic this process consumes or publishes, with its event schemas.")

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from shared.clock import SystemClock
-from shared.db import Database
+from shared.db import Database, UtcDateTime
 from shared.events import Envelope
 from shared.outbox import OutboxMessage, OutboxRelay, outbox_values
 
@@ -25,7 +25,7 @@ class ProcessedEvent(SQLModel, table=True):
 
     consumer: str = Field(primary_key=True, max_length=64)
     event_id: str = Field(primary_key=True, max_length=36)
-    processed_at: datetime
+    processed_at: datetime = Field(sa_type=UtcDateTime)
 
 
 @dataclass
@@ -52,19 +52,18 @@ class UnitOfWork:
     @asynccontextmanager
     async def begin(self, handling: UUID | None = None) -> AsyncIterator[Transaction]:
         """``handling`` is the event id being consumed; a repeat yields ``duplicate=True``."""
-        async with self.db.session() as session:
-            async with session.begin():
-                tx = Transaction(session)
-                if handling is not None:
-                    tx.duplicate = await self._seen(session, handling)
-                    if not tx.duplicate:
-                        session.add(
-                            ProcessedEvent(consumer=self.consumer, event_id=str(handling), processed_at=SystemClock().now())
-                        )
-                yield tx
-                if tx.emitted:
-                    # One bulk insert of plain rows: ORM objects cost more than the events.
-                    await session.execute(insert(OutboxMessage.__table__), [outbox_values(e) for e in tx.emitted])
+        async with self.db.session() as session, session.begin():
+            tx = Transaction(session)
+            if handling is not None:
+                tx.duplicate = await self._seen(session, handling)
+                if not tx.duplicate:
+                    session.add(
+                        ProcessedEvent(consumer=self.consumer, event_id=str(handling), processed_at=SystemClock().now())
+                    )
+            yield tx
+            if tx.emitted:
+                # One bulk insert of plain rows: ORM objects cost more than the events.
+                await session.execute(insert(OutboxMessage.__table__), [outbox_values(e) for e in tx.emitted])
         if tx.emitted and self.relay is not None:
             self.relay.wake()
 

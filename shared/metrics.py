@@ -1,7 +1,11 @@
 """Metric helpers: histogram bucket edges at the SLA thresholds and the /metrics body."""
 
+from collections.abc import Callable, Iterable
+
 from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 
 SLA_BUCKETS = (30, 60, 120, 300, 480, 600, 900, 1800, 2880, 3600, 7200, 14400, 86400)
 """Seconds; 600 (accept within 10 minutes) and 3600 (respond within 1 hour) are edges."""
@@ -17,7 +21,52 @@ def exposition(registry: CollectorRegistry) -> bytes:
 
 def dead_letter_counter(registry: CollectorRegistry) -> Counter:
     """One counter per registry, shared by every service living in it."""
-    existing = registry._names_to_collectors.get("appeal_dead_letters_total")  # noqa: SLF001
+    existing = registry._names_to_collectors.get("appeal_dead_letters_total")
     if existing is not None:
         return existing  # type: ignore[return-value]
     return Counter("appeal_dead_letters", "Messages parked on appeal.dlq.", ["service", "topic"], registry=registry)
+
+
+def redelivery_counter(registry: CollectorRegistry) -> Counter:
+    """Messages sent back to be consumed again because handling and dead-lettering both failed."""
+    existing = registry._names_to_collectors.get("appeal_redeliveries_total")
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    return Counter("appeal_redeliveries", "Messages that failed and could not be parked, so they come back.",
+                   ["service", "topic"], registry=registry)
+
+
+class StuckConsumerGauge(Collector):
+    """``appeal_consumer_stuck{service,topic}``: partitions a service cannot get past, counted
+    when scraped so a partition released by a rebalance stops counting without a message."""
+
+    name = "appeal_consumer_stuck"
+
+    def __init__(self) -> None:
+        self._sources: list[Callable[[], Iterable[tuple[str, str, int]]]] = []
+
+    def add_source(self, source: Callable[[], Iterable[tuple[str, str, int]]]) -> None:
+        self._sources.append(source)
+
+    def describe(self) -> Iterable[Metric]:
+        return [GaugeMetricFamily(self.name, "Partitions stuck on one offset.", labels=["service", "topic"])]
+
+    def collect(self) -> Iterable[Metric]:
+        counts: dict[tuple[str, str], int] = {}
+        for source in self._sources:  # a service rebuilt on the same registry adds a second source
+            for service, topic, count in source():
+                counts[service, topic] = counts.get((service, topic), 0) + count
+        family = GaugeMetricFamily(self.name, "Partitions stuck on one offset.", labels=["service", "topic"])
+        for labels, count in sorted(counts.items()):
+            family.add_metric(list(labels), count)
+        return [family]
+
+
+def stuck_consumer_gauge(registry: CollectorRegistry) -> StuckConsumerGauge:
+    """One gauge per registry; every service in it adds its stuck partitions."""
+    existing = registry._names_to_collectors.get(StuckConsumerGauge.name)
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+    gauge = StuckConsumerGauge()
+    registry.register(gauge)
+    return gauge

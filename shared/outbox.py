@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, Column, Integer, delete, func, select
 from sqlmodel import Field, SQLModel
 
 from shared.clock import SystemClock
-from shared.db import Database
+from shared.db import Database, UtcDateTime
 from shared.events import TOPIC_MAP, Envelope
 
 log = structlog.get_logger()
@@ -36,7 +36,7 @@ class OutboxMessage(SQLModel, table=True):
     event_id: str = Field(max_length=36)
     correlation_id: str = Field(max_length=36)
     payload: str
-    created_at: datetime
+    created_at: datetime = Field(sa_type=UtcDateTime)
 
 
 def outbox_values(event: Envelope) -> dict[str, Any]:
@@ -69,7 +69,6 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
-        self.published = 0
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -107,7 +106,6 @@ class OutboxRelay:
                 await self._publish(rows)
                 await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows])))  # type: ignore[union-attr]
             sent += len(rows)
-            self.published += len(rows)
 
     async def pending(self) -> int:
         async with self._db.session() as session:

@@ -3,7 +3,12 @@
 import hashlib
 import re
 
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[-\s]?)?(1[3-9]\d)[-\s]?\d{4}[-\s]?(\d{4})(?!\d)")
+_MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?\s?86[-\s]{0,2})?(1[-\s]{0,2}[3-9](?:[-\s]{0,2}[0-9]){9})(?![0-9])")
+"""A mainland mobile number however it is typed: 13800000001, 138 0000 0001, 138-0000-0001,
++86 138…, 0086-138…, with digits spaced out (1 3 8 …)."""
+_WIDE = str.maketrans("０１２３４５６７８９＋－　", "0123456789+- ")
+"""Full-width digits, plus, dash and space, as Chinese input methods type them: one
+character each way, so a match in the translated text is the same span in the original."""
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -17,7 +22,15 @@ def mask_phone(phone: str | None) -> str | None:
 
 
 def mask_phones_in_text(text: str) -> str:
-    return _MOBILE.sub(r"\1****\2", text)
+    """Hide the middle four digits of every mobile number in free text, in place: the
+    length and the separators stay, so the text still reads as it was written."""
+    plain = text.translate(_WIDE)
+    chars = list(text)
+    for match in _MOBILE.finditer(plain):
+        digits = [i for i in range(match.start(1), match.end(1)) if plain[i].isdigit()]
+        for i in digits[3:7]:
+            chars[i] = "*"
+    return "".join(chars)
 
 
 def tracking_hash(code: str) -> str:

@@ -23,6 +23,8 @@ from shared.district import District
 from shared.idempotency import ProcessedEvent, UnitOfWork
 from shared.outbox import OutboxMessage, OutboxRelay
 from shared.settings import Settings
+from shared.stuck import StuckPartitions
+from shared.throttle_store import FailedAttempts
 
 log = structlog.get_logger()
 
@@ -42,9 +44,10 @@ class Context:
 
 
 def service_database(settings: Settings, name: str, tables: list, database_url: str | None = None) -> Database:
-    """The service's own tables plus its outbox and processed-event record."""
+    """The service's own tables plus its outbox, processed-event record and failed-attempt counts."""
     url = service_url(database_url or settings.database_url, settings.data_dir, name)
-    return Database(url, [*tables, OutboxMessage.__table__, ProcessedEvent.__table__], schema=f"appeal_{name}")
+    return Database(url, [*tables, OutboxMessage.__table__, ProcessedEvent.__table__, FailedAttempts.__table__],
+                    schema=f"appeal_{name}")
 
 
 @dataclass
@@ -55,6 +58,7 @@ class Service:
     relay: OutboxRelay
     uow: UnitOfWork
     dead_letters: DeadLetters
+    stuck: StuckPartitions
     routers: list[APIRouter] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -65,10 +69,10 @@ class Service:
         """The parts every service has: its database, broker client, outbox relay and unit of work."""
         settings = context.settings
         db = service_database(settings, name, tables, database_url)
-        broker, dead_letters = make_broker(settings, name, context.registry)
+        broker, dead_letters, stuck = make_broker(settings, name, context.registry)
         relay = OutboxRelay(db, lambda rows: publish_outbox(broker, rows), poll_seconds=settings.outbox_poll_seconds)
         return cls(name=name, broker=broker, db=db, relay=relay, uow=UnitOfWork(db, relay, consumer=name),
-                   dead_letters=dead_letters)
+                   dead_letters=dead_letters, stuck=stuck)
 
     async def start(self, settings: Settings) -> None:
         await self.db.create_tables()
@@ -92,7 +96,8 @@ class Service:
                 await asyncio.sleep(1)
 
     def ready(self) -> bool:
-        return self._started and consumers_assigned(self.broker)
+        """Consuming, and not stuck on a message it can neither handle nor park."""
+        return self._started and consumers_assigned(self.broker) and not self.stuck.current()
 
     async def stop(self) -> None:
         for task in self._tasks:

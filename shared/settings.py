@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 INSECURE_DEV_KEY = "appeal-dev-only-insecure-key-change-me-in-production"
+MIN_SECRET_KEY_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -27,3 +28,17 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     sla_poll_seconds: float = Field(default=1.0, gt=0, description="Longest sleep of the SLA firing loop.")
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
+
+
+def production_key_problem(settings: Settings) -> str | None:
+    """Why the signing key may not serve real users, or None: anyone can read the
+    development key in the source and forge a supervisor's token with it."""
+    key = settings.secret_key.get_secret_value()
+    how = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+    if "secret_key" not in settings.model_fields_set or key == INSECURE_DEV_KEY:
+        return (f"APPEAL_SECRET_KEY is not set (or is the development key): set it to one random string of at "
+                f"least {MIN_SECRET_KEY_BYTES} bytes, the same on every service, e.g. from {how}")
+    if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+        return (f"APPEAL_SECRET_KEY is {len(key.encode())} bytes long; it must be at least {MIN_SECRET_KEY_BYTES}, "
+                f"e.g. from {how}")
+    return None

@@ -3,17 +3,17 @@
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from services.claim import store
-from services.claim.board import CLAIM, RESOLVE, RESPOND, RESUME, RETURN, SUSPEND, Refused, TaskBoard
+from services.claim.board import CLAIM, RESOLVE, RESPOND, RESUME, RETURN, SUSPEND, TaskBoard
 from services.claim.suspension import suspension_left
-from services.claim.tasks import ACTIVE, BOARD_STATUSES, Move
+from services.claim.tasks import ACTIVE, Move, SlaMark, TaskStatus
 from shared.auth import Identity
-from shared.clock import as_utc
 from shared.district import Duration
-from shared.events import CaseSummary
+from shared.errors import Refused
+from shared.events import CaseSummary, FreeText
 from shared.runtime import Context
 
 
@@ -21,7 +21,7 @@ class TaskView(BaseModel):
     case_id: str
     generation: int
     branch_code: str | None
-    status: str
+    status: TaskStatus
     member_id: str | None
     case: CaseSummary = Field(description="The case as members see it; the phone number is masked.")
     dispatched_at: datetime
@@ -29,35 +29,32 @@ class TaskView(BaseModel):
     respond_deadline: datetime | None
     claimed_at: datetime | None
     responded_at: datetime | None
-    warning: str | None = Field(description="accept_warning, accept_breached, respond_warning or respond_breached.")
+    warning: SlaMark | None = Field(description="The clock's latest word on the task.")
     suspended_until: datetime | None = Field(
         description="While the respond clock is suspended (挂起), when it restarts by itself; earlier: when it did.")
     suspension_left_seconds: float = Field(description="How much more suspension this task may still have.")
 
     @classmethod
     def of(cls, task: store.Task) -> "TaskView":
-        def utc(moment: datetime | None) -> datetime | None:
-            return moment and as_utc(moment)
-
         return cls(case_id=task.case_id, generation=task.generation, branch_code=task.branch_code,
                    status=task.status, member_id=task.member_id, case=task.case_summary,
-                   dispatched_at=as_utc(task.dispatched_at), accept_deadline=utc(task.accept_deadline),
-                   respond_deadline=utc(task.respond_deadline), claimed_at=utc(task.claimed_at),
-                   responded_at=utc(task.responded_at), warning=task.warning,
-                   suspended_until=utc(task.suspended_until),
+                   dispatched_at=task.dispatched_at, accept_deadline=task.accept_deadline,
+                   respond_deadline=task.respond_deadline, claimed_at=task.claimed_at,
+                   responded_at=task.responded_at, warning=task.warning,
+                   suspended_until=task.suspended_until,
                    suspension_left_seconds=suspension_left(task).total_seconds())
 
 
 class NoteBody(BaseModel):
-    note: str = Field(default="", max_length=2000, examples=["已电话联系王女士，明早上门查看"])
+    note: FreeText = Field(default="", max_length=2000, examples=["已电话联系王女士，明早上门查看"])
 
 
 class ReturnBody(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, examples=["不属于本社区辖区"])
+    reason: FreeText = Field(min_length=1, max_length=2000, examples=["不属于本社区辖区"])
 
 
 class SuspendBody(BaseModel):
-    reason: str = Field(min_length=1, max_length=2000, examples=["诉求人电话无人接听，已短信告知"])
+    reason: FreeText = Field(min_length=1, max_length=2000, examples=["诉求人电话无人接听，已短信告知"])
     limit: Duration = Field(description="How long at most, as 30m, 2h or 1d; the clock restarts by itself when "
                                         "it runs out. All suspensions of a task together stay within the "
                                         "district's suspend_limit.")
@@ -66,28 +63,24 @@ class SuspendBody(BaseModel):
 def build_router(tasks: TaskBoard, context: Context) -> APIRouter:
     router = APIRouter(tags=["tasks"])
     member = Annotated[Identity, Depends(context.auth.require("member"))]
-    viewer = Annotated[Identity, Depends(context.auth.require("member", "supervisor"))]
+    viewer = Annotated[Identity, Depends(context.auth.require("member", "supervisor", "command_center"))]
 
     @router.get("/api/branches/{branch_code}/tasks", response_model=list[TaskView])
     async def branch_tasks(
         branch_code: str, who: viewer,
-        status: Annotated[str | None, Query(description=f"One of {', '.join(BOARD_STATUSES)}; "
-                                                        "all active tasks when absent.")] = None,
+        status: Annotated[TaskStatus | None, Query(description="All active tasks when absent.")] = None,
     ) -> list[TaskView]:
         if who.role == "member" and who.unit != branch_code:
-            raise HTTPException(403, "members see only their own branch's tasks")
-        if status is not None and status not in BOARD_STATUSES:
-            raise HTTPException(422, f"status must be one of {', '.join(BOARD_STATUSES)}")
+            raise Refused(403, "members see only their own branch's tasks")
+        if who.role != "member" and not who.oversees(context.district, branch_code):
+            raise Refused(403, "supervisors see the branches and the queue of their own street")
         async with tasks.uow.db.session() as session:
-            rows = await store.board(session, branch_code, (status,) if status else (*ACTIVE, "escalated"))
+            rows = await store.board(session, branch_code, (status,) if status else (*ACTIVE, TaskStatus.ESCALATED))
         return [TaskView.of(t) for t in rows]
 
     async def act(move: Move, case_id: str, who: Identity, text: str | None, length: timedelta | None = None) \
             -> TaskView:
-        try:
-            return TaskView.of(await tasks.perform(move, case_id, who, text, length))
-        except Refused as refusal:
-            raise HTTPException(refusal.status, refusal.reason) from None
+        return TaskView.of(await tasks.perform(move, case_id, who, text, length))
 
     @router.post("/api/tasks/{case_id}/claim", response_model=TaskView,
                  responses={409: {"description": "Someone else holds the task, or it is no longer open."}})

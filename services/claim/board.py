@@ -7,9 +7,10 @@ from typing import Any
 
 from services.claim import store, suspension
 from services.claim.metrics import ClaimMetrics
-from services.claim.tasks import CLAIM, RESOLVE, RESPOND, RESUME, RETURN, SUSPEND, Move, Refused, check
+from services.claim.tasks import CLAIM, RESOLVE, RESPOND, RESUME, RETURN, SUSPEND, Move, TaskStatus, check
 from shared.auth import Identity
-from shared.clock import Clock, as_utc
+from shared.clock import Clock
+from shared.errors import Refused
 from shared.events import (
     Envelope,
     TaskClaimed,
@@ -42,7 +43,7 @@ class TaskBoard:
                 check(move, who, task.branch_code, task.status, task.member_id)
                 now = self.clock.now()
                 values = self._changes(move, task, who, now, text, length)
-                holder = task.member_id if move.holder_only or task.status != "open" else None
+                holder = task.member_id if move.holder_only or task.status != TaskStatus.OPEN else None
                 # Made from the row as read, before the UPDATE refreshes it in the session.
                 event = self._event(move, task, who, now, text, values)
                 # A clock move computed the deadline from the row it read: insist on that row.
@@ -92,11 +93,11 @@ class TaskBoard:
                                  suspended_seconds=length.total_seconds(),
                                  respond_deadline=values["respond_deadline"], **common)
         if move is RESUME:
-            unused = as_utc(task.suspended_until) - now  # type: ignore[arg-type]
-            return TaskResumed(suspended_seconds=(now - as_utc(task.suspended_at)).total_seconds(),  # type: ignore[arg-type]
+            unused = task.suspended_until - now  # type: ignore[operator]
+            return TaskResumed(suspended_seconds=(now - task.suspended_at).total_seconds(),  # type: ignore[operator]
                                unused_seconds=unused.total_seconds(), respond_deadline=values["respond_deadline"],
                                **common)
-        since_dispatch = (now - as_utc(task.dispatched_at)).total_seconds()
+        since_dispatch = (now - task.dispatched_at).total_seconds()
         if move is CLAIM:
             return TaskClaimed(seconds_to_accept=since_dispatch, **common)
         if move is RESPOND:
@@ -112,4 +113,4 @@ class TaskBoard:
             self.metrics.respond_seconds.labels(task.branch_code).observe(event.seconds_to_respond)
 
 
-__all__ = ["CLAIM", "RESOLVE", "RESPOND", "RESUME", "RETURN", "SUSPEND", "Refused", "TaskBoard"]
+__all__ = ["CLAIM", "RESOLVE", "RESPOND", "RESUME", "RETURN", "SUSPEND", "TaskBoard"]

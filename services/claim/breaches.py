@@ -15,29 +15,36 @@ from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claim import store
-from shared.events import Envelope, SlaBreached, SlaDeadlineReached, SupervisorNotified, TaskExpired, event_id_for
-
-PENDING_STATUS = {"accept": "open", "respond": "claimed"}
-"""The task status in which each stage is still unmet."""
+from services.claim.tasks import PENDING_STATUS, SlaMark, TaskStatus
+from shared.events import (
+    Envelope,
+    SlaBreached,
+    SlaDeadlineReached,
+    SlaStage,
+    SupervisorNotified,
+    TaskExpired,
+    event_id_for,
+)
 
 
 async def confirm_breach(session: AsyncSession, task: store.Task, due: SlaDeadlineReached,
                          now: datetime) -> list[Envelope] | None:
     """The events of a confirmed breach, or None if the task met the deadline first."""
-    changes = {"warning": f"{due.stage}_breached"}
-    if due.stage == "accept":
-        changes["status"] = "expired"
-    deadline = getattr(store.Task, f"{due.stage}_deadline")
+    mark = SlaMark.breached(due.stage)
+    changes: dict[str, str] = {"warning": mark}
+    if due.stage == SlaStage.ACCEPT:
+        changes["status"] = TaskStatus.EXPIRED
     # A deadline that a suspension has since moved later is not the task's deadline any more.
-    still_due = [deadline <= due.deadline, or_(store.Task.warning.is_(None), store.Task.warning != changes["warning"])]
+    still_due = [store.deadline_column(due.stage) <= due.deadline,
+                 or_(store.Task.warning.is_(None), store.Task.warning != mark)]
     if not await store.move(session, task, (PENDING_STATUS[due.stage],), changes, where=still_due):
         return None
     case_id = uuid.UUID(task.case_id)
     common = {"case_id": case_id, "correlation_id": uuid.UUID(task.correlation_id), "occurred_at": now,
               "generation": task.generation, "branch_code": task.branch_code or ""}
-    events: list[Envelope] = [SlaBreached(event_id=event_id_for(case_id, f"{due.stage}_breached", task.generation),
+    events: list[Envelope] = [SlaBreached(event_id=event_id_for(case_id, mark, task.generation),
                                           stage=due.stage, deadline=due.deadline, **common)]
-    if due.stage == "accept":
+    if due.stage == SlaStage.ACCEPT:
         events.append(TaskExpired(event_id=event_id_for(case_id, "expired", task.generation), **common))
     else:
         events.append(SupervisorNotified(event_id=event_id_for(case_id, "respond_notified", task.generation),

@@ -9,11 +9,11 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claim import store
-from services.claim.breaches import PENDING_STATUS, confirm_breach
+from services.claim.breaches import confirm_breach
 from services.claim.metrics import ClaimMetrics
+from services.claim.tasks import PENDING_STATUS, SlaMark, TaskStatus
 from shared import topics
 from shared.broker import consumer_options, declare_publications
-from shared.clock import as_utc
 from shared.events import (
     CaseDispatched,
     CaseEscalated,
@@ -48,12 +48,12 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
                 return
             if isinstance(event, CaseDispatched):
                 early = await store.take_early_extensions(tx.session, str(event.case_id), event.generation)
-                fields = {"branch_code": event.branch_code, "status": "open",
+                fields = {"branch_code": event.branch_code, "status": TaskStatus.OPEN,
                           "accept_deadline": event.accept_deadline + early.get("accept", timedelta(0)),
                           "respond_deadline": event.respond_deadline + early.get("respond", timedelta(0)),
                           "suspend_limit_seconds": event.suspend_limit_seconds}
             else:
-                fields = {"branch_code": None, "status": "escalated", "accept_deadline": None,
+                fields = {"branch_code": None, "status": TaskStatus.ESCALATED, "accept_deadline": None,
                           "respond_deadline": None}
                 tx.emit(street_queue_notice(event, task))
             await _replace(tx.session, task, event, fields)
@@ -71,15 +71,14 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
                 return
             if isinstance(event, SlaWarning):
                 # A warning for a deadline a suspension has since moved says nothing now.
-                current = getattr(task, f"{event.stage}_deadline")
-                if task.status == PENDING_STATUS[event.stage] and current and as_utc(current) <= event.deadline:
-                    task.warning, task.revision = f"{event.stage}_warning", task.revision + 1
+                current = task.deadline(event.stage)
+                if task.status == PENDING_STATUS[event.stage] and current and current <= event.deadline:
+                    task.warning, task.revision = SlaMark.warning(event.stage), task.revision + 1
                 return
             if isinstance(event, SlaExtended):
                 # By the amount, not to the new time: a suspension may have moved it meanwhile.
-                field = f"{event.stage}_deadline"
-                setattr(task, field, as_utc(getattr(task, field)) + timedelta(seconds=event.extended_by_seconds))
-                if task.warning == f"{event.stage}_warning":
+                task.move_deadline(event.stage, timedelta(seconds=event.extended_by_seconds))
+                if task.warning == SlaMark.warning(event.stage):
                     task.warning = None
                 task.revision += 1
                 return

@@ -8,7 +8,8 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from shared.events import CaseSummary
+from shared.db import UtcDateTime
+from shared.events import CaseSummary, SlaStage
 
 
 class Task(SQLModel, table=True):
@@ -22,24 +23,37 @@ class Task(SQLModel, table=True):
     status: str = Field(max_length=16, index=True)
     member_id: str | None = Field(default=None, max_length=32)
     summary: str
-    dispatched_at: datetime
-    accept_deadline: datetime | None = None
-    respond_deadline: datetime | None = None
-    claimed_at: datetime | None = None
-    responded_at: datetime | None = None
-    resolved_at: datetime | None = None
+    dispatched_at: datetime = Field(sa_type=UtcDateTime)
+    accept_deadline: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    respond_deadline: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    responded_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     note: str | None = None
     warning: str | None = Field(default=None, max_length=16, description="SLA stage warned or breached.")
     suspend_limit_seconds: float = 86_400.0
     suspend_used_seconds: float = Field(default=0.0, description="Suspension taken, the running one in full.")
-    suspended_at: datetime | None = None
-    suspended_until: datetime | None = None
+    suspended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    suspended_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     suspensions: int = 0
     revision: int = Field(default=0, description="Bumped by every change, so a move can insist on what it read.")
 
     @property
     def case_summary(self) -> CaseSummary:
         return CaseSummary.model_validate_json(self.summary)
+
+    def deadline(self, stage: SlaStage) -> datetime | None:
+        return self.accept_deadline if stage == SlaStage.ACCEPT else self.respond_deadline
+
+    def move_deadline(self, stage: SlaStage, by: timedelta) -> None:
+        if stage == SlaStage.ACCEPT:
+            self.accept_deadline = self.accept_deadline + by  # type: ignore[operator]
+        else:
+            self.respond_deadline = self.respond_deadline + by  # type: ignore[operator]
+
+
+def deadline_column(stage: SlaStage) -> Any:
+    return Task.accept_deadline if stage == SlaStage.ACCEPT else Task.respond_deadline
 
 
 class EarlyExtension(SQLModel, table=True):

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from services.claim.store import Task
-from services.claim.tasks import Refused
-from shared.clock import as_utc
+from services.claim.tasks import SlaMark
+from shared.errors import Refused
 
 
 def is_suspended(task: Task, now: datetime) -> bool:
-    return task.suspended_until is not None and as_utc(task.suspended_until) > now
+    return task.suspended_until is not None and task.suspended_until > now
 
 
 def suspension_left(task: Task) -> timedelta:
@@ -25,15 +25,16 @@ def suspension_left(task: Task) -> timedelta:
 def suspend(task: Task, now: datetime, length: timedelta) -> dict[str, Any]:
     """The task's changes for a suspension of ``length`` from ``now``."""
     if is_suspended(task, now):
-        raise Refused(409, f"the clock is already suspended until {as_utc(task.suspended_until).isoformat()}")
-    deadline = as_utc(task.respond_deadline) if task.respond_deadline else None
-    if deadline is None or task.warning == "respond_breached" or now >= deadline:
+        raise Refused(409, f"the clock is already suspended until {task.suspended_until.isoformat()}")
+    deadline = task.respond_deadline
+    if deadline is None or task.warning == SlaMark.RESPOND_BREACHED or now >= deadline:
         raise Refused(409, "the respond deadline has already passed")
     left = suspension_left(task)
     if length <= timedelta(0):
-        raise Refused(422, "limit must be longer than 0")
+        raise Refused(422, "limit must be longer than 0", field="body.limit")
     if length > left:
-        raise Refused(422, f"limit may be at most {_duration(left)}: the rest of this task's suspension allowance")
+        raise Refused(422, f"limit may be at most {_duration(left)}: the rest of this task's suspension allowance",
+                      field="body.limit")
     return {"suspended_at": now, "suspended_until": now + length, "suspensions": task.suspensions + 1,
             "suspend_used_seconds": task.suspend_used_seconds + length.total_seconds(),
             "respond_deadline": deadline + length, "warning": None}
@@ -43,9 +44,9 @@ def resume(task: Task, now: datetime) -> dict[str, Any]:
     """The task's changes for restarting the clock at ``now``; the unused part is given back."""
     if not is_suspended(task, now):
         raise Refused(409, "the clock is not suspended")
-    unused = as_utc(task.suspended_until) - now  # type: ignore[arg-type]
+    unused = task.suspended_until - now  # type: ignore[operator]
     return {"suspended_until": now, "suspend_used_seconds": task.suspend_used_seconds - unused.total_seconds(),
-            "respond_deadline": as_utc(task.respond_deadline) - unused}  # type: ignore[arg-type]
+            "respond_deadline": task.respond_deadline - unused}  # type: ignore[operator]
 
 
 def _duration(span: timedelta) -> str:

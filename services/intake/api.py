@@ -1,24 +1,32 @@
 """Intake's HTTP routes: register a case, list cases, read one case with its timeline."""
 
+import hmac
 import json
 from datetime import datetime
+from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.intake.caseview import STATUSES
 from services.intake.classify import InvalidReport
 from services.intake.metrics import IntakeMetrics
+from services.intake.public import PublicCase, TimelineFact, public_case
 from services.intake.registration import register
-from services.intake.store import Case, find_case, list_cases, timeline
+from services.intake.store import Case, TimelineEntry, find_case, list_cases, timeline
 from shared.auth import Identity
-from shared.clock import as_utc
+from shared.district import District
+from shared.errors import Refused
 from shared.events import CaseReport
 from shared.idempotency import UnitOfWork
-from shared.privacy import mask_phone, tracking_hash
+from shared.privacy import mask_phone, mask_phones_in_text, tracking_hash
 from shared.runtime import Context
+from shared.throttle_http import tracking_code_attempts
+
+MAX_PAGE = 1_000_000
+HIDDEN_DETAILS = {"tracking_code_hash"}
 
 
 class CaseSubmission(CaseReport):
@@ -63,9 +71,9 @@ class CaseDetail(BaseModel):
     address: str | None
     grid_code: str | None
     citizen_name: str | None
-    citizen_phone: str | None = Field(description="In full for operators and supervisors, masked for everyone else.")
+    citizen_phone: str | None = Field(description="In full for operators, masked for everyone else.")
     external_id: str | None
-    tracking_code: str | None = Field(description="Only for operators and supervisors.")
+    tracking_code: str | None = Field(description="Only for operators.")
     branch_code: str | None
     street_code: str | None
     member_id: str | None
@@ -88,7 +96,8 @@ class CasePage(BaseModel):
 def build_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics) -> APIRouter:
     router = APIRouter(tags=["cases"])
     auth = context.auth
-    staff = Depends(auth.require("operator", "supervisor"))
+    staff = Depends(auth.require("operator", "supervisor", "command_center"))
+    code_attempts = tracking_code_attempts(uow.db, context, given_in_query="tracking_code")
 
     @router.post("/api/cases", status_code=status.HTTP_201_CREATED, response_model=CaseCreated,
                  responses={200: {"model": CaseCreated, "description": "Same external_id seen before: that case."}})
@@ -98,8 +107,7 @@ def build_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics) -> A
             async with uow.begin() as tx:
                 outcome = await register(tx, report, body.external_id, context.district, context.clock)
         except InvalidReport as error:
-            return JSONResponse(status_code=422, content={"detail": [
-                {"loc": ["body", error.field], "msg": error.message, "type": "value_error"}]})
+            raise Refused(422, error.message, field=f"body.{error.field}") from None
         case = outcome.case
         if outcome.created:
             metrics.received.labels(case.source, case.category).inc()
@@ -112,50 +120,78 @@ def build_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics) -> A
         status_: Annotated[str | None, Query(alias="status", description=f"One of {', '.join(STATUSES)}")] = None,
         branch_code: str | None = None,
         external_id: str | None = None,
-        page: Annotated[int, Query(ge=1)] = 1,
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
         page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> CasePage:
         if status_ is not None and status_ not in STATUSES:
-            raise HTTPException(422, f"status must be one of {', '.join(STATUSES)}")
+            raise Refused(422, f"status must be one of {', '.join(STATUSES)}", field="query.status")
+        street = who.unit if who.role == "supervisor" else None
         async with uow.db.session() as session:
-            cases, total = await list_cases(session, status=status_, branch_code=branch_code,
+            cases, total = await list_cases(session, status=status_, branch_code=branch_code, street_code=street,
                                             external_id=external_id, page=page, page_size=page_size)
-        return CasePage(items=[detail(c, context, full=True) for c in cases], total=total, page=page,
-                        page_size=page_size)
+        return CasePage(items=[detail(c, context, full=who.role == "operator") for c in cases], total=total,
+                        page=page, page_size=page_size)
 
-    @router.get("/api/cases/{case_id}", response_model=CaseDetail)
+    @router.get("/api/cases/{case_id}", response_model=CaseDetail | PublicCase, dependencies=[code_attempts],
+                responses={429: {"description": "Too many wrong tracking codes for this case or from this address."}})
     async def get_case(
         case_id: str,
         who: Annotated[Identity | None, Depends(auth.optional())],
         tracking_code: Annotated[str | None, Query(description="Lets a citizen follow their own case.")] = None,
-    ) -> CaseDetail:
+    ) -> CaseDetail | PublicCase:
+        """Operators see the case as filed; other staff and the case's branch with phone
+        numbers masked; a citizen with the tracking code sees the public view."""
         async with uow.db.session() as session:
             case = await find_case(session, case_id)
             if case is None:
-                raise HTTPException(404, "no such case")
-            full = _may_read(who, case, tracking_code)
+                raise Refused(404, "no such case")
+            view = _view_for(who, case, tracking_code, context.district)
             entries = await timeline(session, case_id)
-        result = detail(case, context, full=full)
-        result.timeline = [TimelineItem(type=e.type, at=as_utc(e.at), **json.loads(e.details)) for e in entries]
+        if view is View.CITIZEN:
+            return citizen_view(case, entries, context.district)
+        result = detail(case, context, full=view is View.FULL)
+        result.timeline = [TimelineItem(type=e.type, at=e.at, **_shown(json.loads(e.details))) for e in entries]
         return result
 
     return router
 
 
-def _may_read(who: Identity | None, case: Case, tracking_code: str | None) -> bool:
-    """True for staff (full view); False for the case's branch members and the citizen."""
-    if who is not None and who.role in ("operator", "supervisor"):
-        return True
+class View(Enum):
+    FULL = "full"
+    MASKED = "masked"
+    CITIZEN = "citizen"
+
+
+def _view_for(who: Identity | None, case: Case, tracking_code: str | None, district: District) -> View:
+    if who is not None and who.role == "operator":
+        return View.FULL
+    if who is not None and who.oversees(district, case.street_code or case.branch_code):
+        return View.MASKED
     if who is not None and who.role == "member" and who.unit == case.branch_code:
-        return False
-    if tracking_code and tracking_hash(tracking_code) == tracking_hash(case.tracking_code):
-        return False
-    raise HTTPException(403 if who else 401, "sign in as staff or the case's branch, or give the tracking code")
+        return View.MASKED
+    if tracking_code and hmac.compare_digest(tracking_hash(tracking_code), tracking_hash(case.tracking_code)):
+        return View.CITIZEN
+    raise Refused(403 if who else 401, "sign in as the case's branch or its street's supervisor, or give the "
+                                       "tracking code")
+
+
+def _shown(details: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in details.items() if k not in HIDDEN_DETAILS}
+
+
+def citizen_view(case: Case, entries: list[TimelineEntry], district: District) -> PublicCase:
+    facts = [TimelineFact(e.type, e.at, json.loads(e.details)) for e in entries]
+    return public_case(case_no=case.case_no or "", status=case.status, category=case.category,
+                       registered_at=case.created_at, facts=facts, district=district)
+
+
+def _masked(text: str | None, full: bool) -> str | None:
+    return text if full or text is None else mask_phones_in_text(text)
 
 
 def _while_running(until: datetime | None, now: datetime) -> datetime | None:
     """A suspension that ran out restarted the clock by itself; no event says so."""
-    return as_utc(until) if until is not None and as_utc(until) > now else None
+    return until if until is not None and until > now else None
 
 
 def detail(case: Case, context: Context, *, full: bool) -> CaseDetail:
@@ -163,15 +199,14 @@ def detail(case: Case, context: Context, *, full: bool) -> CaseDetail:
     return CaseDetail(
         case_id=case.case_id, case_no=case.case_no, status=case.status, source=case.source, category=case.category,
         category_name=category.name if category else case.category, priority=case.priority,
-        description=case.description, address=case.address, grid_code=case.grid_code,
-        citizen_name=case.citizen_name,
+        description=case.description if full else mask_phones_in_text(case.description),
+        address=_masked(case.address, full), grid_code=case.grid_code, citizen_name=_masked(case.citizen_name, full),
         citizen_phone=case.citizen_phone if full else mask_phone(case.citizen_phone),
         external_id=case.external_id, tracking_code=case.tracking_code if full else None,
         branch_code=case.branch_code, street_code=case.street_code, member_id=case.member_id,
-        accept_deadline=case.accept_deadline and as_utc(case.accept_deadline),
-        respond_deadline=case.respond_deadline and as_utc(case.respond_deadline),
+        accept_deadline=case.accept_deadline, respond_deadline=case.respond_deadline,
         suspended_until=_while_running(case.suspended_until, context.clock.now()),
-        created_at=as_utc(case.created_at),
+        created_at=case.created_at,
         sla=SlaOutcome(
             seconds_to_accept=case.seconds_to_accept, seconds_to_respond=case.seconds_to_respond,
             accept_breached=case.accept_breached, respond_breached=case.respond_breached,

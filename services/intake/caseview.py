@@ -13,6 +13,7 @@ from shared.events import (
     CaseEscalated,
     Envelope,
     SlaExtended,
+    SlaStage,
     TaskClaimed,
     TaskResolved,
     TaskResponded,
@@ -89,10 +90,10 @@ def _take_facts(state: CaseState, event: Envelope) -> None:
         _move_deadline(state, event.generation, event.stage, event.extended_by_seconds)
     elif isinstance(event, TaskSuspended):
         state.suspended_until = event.until
-        _move_deadline(state, event.generation, "respond", event.suspended_seconds)
+        _move_deadline(state, event.generation, SlaStage.RESPOND, event.suspended_seconds)
     elif isinstance(event, TaskResumed):
         state.suspended_until = None
-        _move_deadline(state, event.generation, "respond", -event.unused_seconds)
+        _move_deadline(state, event.generation, SlaStage.RESPOND, -event.unused_seconds)
 
 
 def _shifts_for(state: CaseState, generation: int) -> bool:
@@ -102,16 +103,21 @@ def _shifts_for(state: CaseState, generation: int) -> bool:
     return generation == state.shift_generation
 
 
-def _move_deadline(state: CaseState, generation: int, stage: str, by_seconds: float) -> None:
+def _move_deadline(state: CaseState, generation: int, stage: SlaStage, by_seconds: float) -> None:
     """By the amount, and remembered: extensions (sla topic), suspensions (task topic)
     and the dispatch that set the deadline may arrive in any order, each once."""
     if not _shifts_for(state, generation):
         return
-    shift = f"{stage}_shift_seconds"
-    setattr(state, shift, getattr(state, shift) + by_seconds)
-    deadline = getattr(state, f"{stage}_deadline")
-    if state.deadline_generation == generation and deadline is not None:
-        setattr(state, f"{stage}_deadline", deadline + timedelta(seconds=by_seconds))
+    current = state.deadline_generation == generation
+    by = timedelta(seconds=by_seconds)
+    if stage == SlaStage.ACCEPT:
+        state.accept_shift_seconds += by_seconds
+        if current and state.accept_deadline is not None:
+            state.accept_deadline += by
+    else:
+        state.respond_shift_seconds += by_seconds
+        if current and state.respond_deadline is not None:
+            state.respond_deadline += by
 
 
 def timeline_details(event: Envelope) -> dict[str, object]:

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from services.intake.caseview import OPEN_STATUSES, CaseState, apply, timeline_details
 from services.intake.outcomes import Outcome, take_outcome
 from services.intake.report import CaseOutcomeRow
-from shared.clock import as_utc
+from shared.db import UtcDateTime
 from shared.events import Envelope
 
 
@@ -35,7 +35,7 @@ class Case(SQLModel, table=True):
     address: str | None = None
     lat: float | None = None
     lon: float | None = None
-    created_at: datetime = Field(index=True)
+    created_at: datetime = Field(index=True, sa_type=UtcDateTime)
     correlation_id: str = Field(max_length=36)
     status: str = Field(default="registered", max_length=16, index=True)
     generation: int = 0
@@ -43,15 +43,15 @@ class Case(SQLModel, table=True):
     branch_code: str | None = Field(default=None, max_length=32, index=True)
     street_code: str | None = Field(default=None, max_length=32)
     member_id: str | None = Field(default=None, max_length=32)
-    accept_deadline: datetime | None = None
-    respond_deadline: datetime | None = None
-    suspended_until: datetime | None = None
+    accept_deadline: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    respond_deadline: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    suspended_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     deadline_generation: int = 0
     shift_generation: int = 0
     accept_shift_seconds: float = 0.0
     respond_shift_seconds: float = 0.0
-    updated_at: datetime | None = None
-    first_dispatched_at: datetime | None = None
+    updated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    first_dispatched_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     seconds_to_accept: float | None = None
     seconds_to_respond: float | None = None
     accept_breached: bool = False
@@ -62,7 +62,7 @@ class Case(SQLModel, table=True):
     resolved: bool = False
     satisfied: bool | None = None
     rating: int | None = None
-    feedback_at: datetime | None = None
+    feedback_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -71,7 +71,7 @@ class TimelineEntry(SQLModel, table=True):
     event_id: str = Field(primary_key=True, max_length=36)
     case_id: str = Field(max_length=36, index=True)
     type: str = Field(max_length=32)
-    at: datetime
+    at: datetime = Field(sa_type=UtcDateTime)
     details: str
 
 
@@ -88,9 +88,12 @@ async def find_by_external_id(session: AsyncSession, external_id: str) -> Case |
 
 async def list_cases(
     session: AsyncSession, *, status: str | None, branch_code: str | None, external_id: str | None,
-    page: int, page_size: int,
+    page: int, page_size: int, street_code: str | None = None,
 ) -> tuple[list[Case], int]:
+    """``street_code`` keeps a street's cases: those with its branches or in its queue."""
     query = select(Case)
+    if street_code:
+        query = query.where(Case.street_code == street_code)
     if status:
         query = query.where(Case.status == status)
     if branch_code:
@@ -131,19 +134,15 @@ def _state_of(case: Case) -> CaseState:
     return CaseState(
         status=case.status, generation=case.generation, rank=case.rank, branch_code=case.branch_code,
         street_code=case.street_code, member_id=case.member_id,
-        accept_deadline=case.accept_deadline and as_utc(case.accept_deadline),
-        respond_deadline=case.respond_deadline and as_utc(case.respond_deadline),
-        suspended_until=case.suspended_until and as_utc(case.suspended_until),
+        accept_deadline=case.accept_deadline, respond_deadline=case.respond_deadline,
+        suspended_until=case.suspended_until,
         deadline_generation=case.deadline_generation, shift_generation=case.shift_generation,
         accept_shift_seconds=case.accept_shift_seconds, respond_shift_seconds=case.respond_shift_seconds,
     )
 
 
 def _outcome_of(case: Case) -> Outcome:
-    facts = {name: getattr(case, name) for name in Outcome.__dataclass_fields__}
-    for name in ("first_dispatched_at", "feedback_at"):
-        facts[name] = facts[name] and as_utc(facts[name])
-    return Outcome(**facts)
+    return Outcome(**{name: getattr(case, name) for name in Outcome.__dataclass_fields__})
 
 
 async def report_rows(session: AsyncSession, *, since: datetime | None = None,

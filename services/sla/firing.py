@@ -14,6 +14,7 @@ from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.sla import store
+from services.sla.deadlines import TimerKind
 from services.sla.metrics import SlaMetrics
 from shared.clock import Clock, as_utc
 from shared.events import Envelope, SlaDeadlineReached, SlaWarning, event_id_for
@@ -27,8 +28,8 @@ def timer_event(timer: store.Timer | Row, now: datetime) -> Envelope:
     """The event id names the deadline as well as the timer: a deadline a suspension
     moved is a new fact, while a refire after a crash repeats the same one."""
     case_id = uuid.UUID(timer.case_id)
-    deadline = as_utc(timer.deadline)
-    event_type = SlaWarning if timer.kind.endswith("_warning") else SlaDeadlineReached
+    deadline = timer.deadline
+    event_type = SlaWarning if TimerKind(timer.kind).is_warning else SlaDeadlineReached
     return event_type(
         event_id=event_id_for(case_id, f"{timer.kind}@{deadline.isoformat()}", timer.generation), case_id=case_id,
         correlation_id=uuid.UUID(timer.correlation_id), occurred_at=now, generation=timer.generation,
@@ -73,9 +74,9 @@ class FiringLoop:
         return len(due)
 
     def _observe(self, timer: Row, now: datetime) -> float:
-        lag = max((now - as_utc(timer.due_at)).total_seconds(), 0.0)
+        lag = max((now - timer.due_at).total_seconds(), 0.0)
         self.metrics.lag.observe(lag)
-        counter = self.metrics.warnings if timer.kind.endswith("_warning") else self.metrics.deadlines
+        counter = self.metrics.warnings if TimerKind(timer.kind).is_warning else self.metrics.deadlines
         counter.labels(timer.stage, timer.branch_code).inc()
         log.debug("sla_timer_fired", case_id=timer.case_id, kind=timer.kind, generation=timer.generation,
                   lag_s=round(lag, 3))
@@ -89,4 +90,4 @@ class FiringLoop:
             now = await self._now(session)
         if upcoming is None:
             return self.poll_seconds
-        return min(self.poll_seconds, max((as_utc(upcoming) - now).total_seconds(), 0.01))
+        return min(self.poll_seconds, max((upcoming - now).total_seconds(), 0.01))

@@ -15,6 +15,7 @@ from shared.events import (
     DispatchEvent,
     FeedbackEvent,
     SlaEvent,
+    SlaStage,
     TaskClaimed,
     TaskEvent,
     TaskExpired,
@@ -71,7 +72,7 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
             return
         if not isinstance(event, SETTLING):
             return
-        stages = ("accept",) if isinstance(event, TaskClaimed) else ("accept", "respond")
+        stages = (SlaStage.ACCEPT,) if isinstance(event, TaskClaimed) else tuple(SlaStage)
         async with uow.begin(event.event_id) as tx:
             if not tx.duplicate:
                 await store.settle(tx.session, str(event.case_id), event.generation, stages)
@@ -82,7 +83,7 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
         moved = 0
         async with uow.begin(event.event_id) as tx:
             if not tx.duplicate:
-                moved = await store.shift(tx.session, str(event.case_id), event.generation, "respond", by)
+                moved = await store.shift(tx.session, str(event.case_id), event.generation, SlaStage.RESPOND, by)
         log.info("sla_respond_clock_shifted", case_id=str(event.case_id), by_s=by.total_seconds(), timers=moved)
 
     @broker.subscriber(topics.FEEDBACK_EVENTS, **options, title="sla.feedback")

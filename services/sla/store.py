@@ -7,8 +7,9 @@ from sqlalchemy import Index, Row, UniqueConstraint, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from services.sla.deadlines import plan_timers
-from shared.clock import as_utc
+from services.sla.deadlines import TimerKind, TimerState, plan_timers
+from shared.db import UtcDateTime
+from shared.events import SlaStage
 
 
 class Timer(SQLModel, table=True):
@@ -25,10 +26,10 @@ class Timer(SQLModel, table=True):
     stage: str = Field(max_length=16)
     generation: int
     branch_code: str = Field(max_length=32)
-    due_at: datetime
-    deadline: datetime
-    state: str = Field(default="pending", max_length=16)
-    fired_at: datetime | None = None
+    due_at: datetime = Field(sa_type=UtcDateTime)
+    deadline: datetime = Field(sa_type=UtcDateTime)
+    state: str = Field(default=TimerState.PENDING, max_length=16, description="A TimerState.")
+    fired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class Watch(SQLModel, table=True):
@@ -41,11 +42,22 @@ class Watch(SQLModel, table=True):
     correlation_id: str = Field(max_length=36)
     generation: int
     branch_code: str = Field(max_length=32)
-    dispatched_at: datetime
-    accept_deadline: datetime
-    respond_deadline: datetime
+    dispatched_at: datetime = Field(sa_type=UtcDateTime)
+    accept_deadline: datetime = Field(sa_type=UtcDateTime)
+    respond_deadline: datetime = Field(sa_type=UtcDateTime)
     warn_at: float
     open: bool = Field(default=True, index=True)
+
+    def deadline(self, stage: SlaStage) -> datetime:
+        return self.accept_deadline if stage == SlaStage.ACCEPT else self.respond_deadline
+
+    def move_deadline(self, stage: SlaStage, by: timedelta) -> datetime:
+        moved = self.deadline(stage) + by
+        if stage == SlaStage.ACCEPT:
+            self.accept_deadline = moved
+        else:
+            self.respond_deadline = moved
+        return moved
 
 
 class Settled(SQLModel, table=True):
@@ -82,7 +94,7 @@ async def set_timers(session: AsyncSession, watch: Watch, *, only_missing: bool 
         rows = await session.execute(select(Timer.kind).where(
             Timer.case_id == watch.case_id, Timer.generation == watch.generation))
         existing = set(rows.scalars())
-    plans = plan_timers(as_utc(watch.dispatched_at), as_utc(watch.accept_deadline), as_utc(watch.respond_deadline),
+    plans = plan_timers(watch.dispatched_at, watch.accept_deadline, watch.respond_deadline,
                         watch.warn_at)
     added = 0
     for plan in plans:
@@ -100,8 +112,7 @@ async def take_early_shifts(session: AsyncSession, watch: Watch) -> None:
     rows = await session.execute(select(EarlyShift).where(EarlyShift.case_id == watch.case_id,
                                                           EarlyShift.generation == watch.generation))
     for early in rows.scalars():
-        field = f"{early.stage}_deadline"
-        setattr(watch, field, as_utc(getattr(watch, field)) + timedelta(seconds=early.seconds))
+        watch.move_deadline(SlaStage(early.stage), timedelta(seconds=early.seconds))
         await session.delete(early)
 
 
@@ -109,9 +120,9 @@ async def unwatched_stages(session: AsyncSession, limit: int = 500) -> list[Watc
     """Open dispatches with an unsettled stage that has no timer row at all (a timer
     that never got written is the one failure the firing loop cannot see)."""
     found: list[Watch] = []
-    for stage in ("accept", "respond"):
+    for stage in SlaStage:
         timer = select(Timer.id).where(Timer.case_id == Watch.case_id, Timer.generation == Watch.generation,
-                                       Timer.kind == stage).exists()
+                                       Timer.kind == TimerKind.of(stage, warning=False)).exists()
         settled = select(Settled.stage).where(Settled.case_id == Watch.case_id,
                                               Settled.generation == Watch.generation, Settled.stage == stage).exists()
         rows = await session.execute(select(Watch).where(Watch.open, ~timer, ~settled).limit(limit))
@@ -121,14 +132,14 @@ async def unwatched_stages(session: AsyncSession, limit: int = 500) -> list[Watc
 
 async def overdue_count(session: AsyncSession, before: datetime) -> int:
     return (await session.execute(
-        select(func.count()).where(Timer.state == "pending", Timer.due_at < before))).scalar_one()
+        select(func.count()).where(Timer.state == TimerState.PENDING, Timer.due_at < before))).scalar_one()
 
 
-async def settle(session: AsyncSession, case_id: str, generation: int, stages: tuple[str, ...]) -> None:
+async def settle(session: AsyncSession, case_id: str, generation: int, stages: tuple[SlaStage, ...]) -> None:
     done = await settled_stages(session, case_id, generation)
     for stage in set(stages) - done:
         session.add(Settled(case_id=case_id, generation=generation, stage=stage))
-    kinds = tuple(kind for stage in stages for kind in (f"{stage}_warning", stage))
+    kinds = tuple(kind for kind in TimerKind if kind.stage in stages)
     await cancel(session, case_id, generation=generation, kinds=kinds)
 
 
@@ -140,16 +151,16 @@ async def settled_stages(session: AsyncSession, case_id: str, generation: int) -
 
 async def cancel(session: AsyncSession, case_id: str, *, generation: int | None = None,
                  kinds: tuple[str, ...] | None = None) -> int:
-    condition = [Timer.case_id == case_id, Timer.state == "pending"]
+    condition = [Timer.case_id == case_id, Timer.state == TimerState.PENDING]
     if generation is not None:
         condition.append(Timer.generation == generation)
     if kinds is not None:
         condition.append(Timer.kind.in_(kinds))  # type: ignore[attr-defined]
-    result = await session.execute(update(Timer).where(*condition).values(state="cancelled"))
+    result = await session.execute(update(Timer).where(*condition).values(state=TimerState.CANCELLED))
     return result.rowcount  # type: ignore[attr-defined]
 
 
-async def shift(session: AsyncSession, case_id: str, generation: int, stage: str, by: timedelta) -> int:
+async def shift(session: AsyncSession, case_id: str, generation: int, stage: SlaStage, by: timedelta) -> int:
     """Move a running stage's deadline and its warning by ``by`` (a suspension or its
     resume). Timers that already fired for the old times are armed again: the claim
     service finds an event for a moved deadline stale, so the new ones must still fire
@@ -164,13 +175,12 @@ async def shift(session: AsyncSession, case_id: str, generation: int, stage: str
         return 0
     if watch.generation > generation or stage in await settled_stages(session, case_id, generation):
         return 0
-    field = f"{stage}_deadline"
-    setattr(watch, field, as_utc(getattr(watch, field)) + by)
+    watch.move_deadline(stage, by)
     moved = 0
     for timer in await stage_timers(session, case_id, generation, stage):
-        if timer.state in ("pending", "fired"):
-            timer.due_at, timer.deadline = as_utc(timer.due_at) + by, as_utc(timer.deadline) + by
-            timer.state, timer.fired_at = "pending", None
+        if timer.state in (TimerState.PENDING, TimerState.FIRED):
+            timer.due_at, timer.deadline = timer.due_at + by, timer.deadline + by
+            timer.state, timer.fired_at = TimerState.PENDING, None
             moved += 1
     return moved
 
@@ -181,12 +191,12 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, *, lock: b
     than ORM objects (a batch of 500 entities cost a quarter of the loop's time).
     ``lock`` skips rows another replica is claiming instead of waiting for them."""
     timers = Timer.__table__
-    oldest = (select(timers.c.id).where(timers.c.state == "pending", timers.c.due_at <= now)
+    oldest = (select(timers.c.id).where(timers.c.state == TimerState.PENDING, timers.c.due_at <= now)
               .order_by(timers.c.due_at).limit(limit))
     if lock:
         oldest = oldest.with_for_update(skip_locked=True)
     claimed = await session.execute(
-        update(timers).where(timers.c.id.in_(oldest)).values(state="fired", fired_at=now)
+        update(timers).where(timers.c.id.in_(oldest)).values(state=TimerState.FIRED, fired_at=now)
         .returning(timers.c.id, timers.c.case_id, timers.c.correlation_id, timers.c.kind, timers.c.stage,
                    timers.c.generation, timers.c.branch_code, timers.c.due_at, timers.c.deadline))
     # RETURNING promises no order.
@@ -194,14 +204,14 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, *, lock: b
 
 
 async def next_due(session: AsyncSession) -> datetime | None:
-    return (await session.execute(select(func.min(Timer.due_at)).where(Timer.state == "pending"))).scalar_one()
+    return (await session.execute(select(func.min(Timer.due_at)).where(Timer.state == TimerState.PENDING))).scalar_one()
 
 
 async def pending_count(session: AsyncSession) -> int:
-    return (await session.execute(select(func.count()).where(Timer.state == "pending"))).scalar_one()
+    return (await session.execute(select(func.count()).where(Timer.state == TimerState.PENDING))).scalar_one()
 
 
-async def stage_timers(session: AsyncSession, case_id: str, generation: int, stage: str) -> list[Timer]:
+async def stage_timers(session: AsyncSession, case_id: str, generation: int, stage: SlaStage) -> list[Timer]:
     """Locked, for moving them: the firing loop then skips them, or has committed first
     and they are read as fired."""
     rows = await session.execute(select(Timer).where(

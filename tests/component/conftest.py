@@ -2,7 +2,9 @@
 (with APPEAL_TEST_POSTGRES_URL) PostgreSQL."""
 
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
+import httpx
 import pytest
 from faststream.kafka import TestKafkaBroker
 from prometheus_client import CollectorRegistry
@@ -10,7 +12,7 @@ from sqlalchemy import select
 
 from services.claim.board import CLAIM, TaskBoard
 from services.claim.metrics import ClaimMetrics
-from services.system import BUILDERS, build_context
+from services.system import BUILDERS, build_context, build_system
 from shared import topics
 from shared.auth import Identity
 from shared.clock import FakeClock
@@ -57,3 +59,30 @@ async def claimed_by_member(service: Service, broker, clock: FakeClock) -> tuple
     board = TaskBoard(service.uow, clock, ClaimMetrics.register(CollectorRegistry()))
     await board.perform(CLAIM, str(CASE_ID), MEMBER)
     return board, dispatched
+
+
+@dataclass
+class ApiClient:
+    http: httpx.AsyncClient
+
+    async def login(self, user_id: str, password: str = "demo") -> dict[str, str]:
+        response = await self.http.post("/api/auth/login", json={"user_id": user_id, "password": password})
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@asynccontextmanager
+async def api_client(tmp_path, database_url: str, **build):
+    """The whole system's HTTP app on its databases, with no broker: the outbox rows the
+    routes write stay where they are."""
+    system = build_system(Settings(data_dir=tmp_path, database_url=database_url, kafka_bootstrap="127.0.0.1:9"),
+                          **build)
+    for service in system.services:
+        await service.db.create_tables()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=system.app), base_url="http://appeal.test") \
+                as http:
+            yield ApiClient(http)
+    finally:
+        for service in system.services:
+            await service.db.dispose()

@@ -13,12 +13,13 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
 from services.claim.app import build_service
-from services.claim.board import CLAIM, SUSPEND, Refused, TaskBoard
+from services.claim.board import CLAIM, SUSPEND, TaskBoard
 from services.claim.metrics import ClaimMetrics
 from services.claim.store import Task
 from services.system import build_context
 from shared import topics
 from shared.clock import FakeClock
+from shared.errors import Refused
 from shared.events import (
     Envelope,
     SlaBreached,

@@ -12,13 +12,14 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import select
 
 from services.claim import store as claim_store
-from services.claim.board import SUSPEND, Refused
+from services.claim.board import SUSPEND
 from services.sla import store as sla_store
 from services.sla.firing import FiringLoop
 from services.sla.metrics import SlaMetrics
 from shared import topics
 from shared.auth import Auth, Identity
 from shared.clock import as_utc
+from shared.errors import Refused
 from tests.component.conftest import MEMBER, claimed_by_member
 from tests.unit.factories import (
     CASE_ID,

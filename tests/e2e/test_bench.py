@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.sla.bench import on_time_rate
+from services.bench.sla import on_time_rate
 
 pytestmark = pytest.mark.e2e
 APPEAL = str(Path(sys.executable).parent / "appeal")

@@ -2,6 +2,7 @@
 
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from shared.embedded import free_port
+from shared.settings import INSECURE_DEV_KEY
 
 pytestmark = pytest.mark.e2e
 APPEAL = [str(Path(sys.executable).parent / "appeal")]
@@ -68,6 +70,18 @@ def test_plain_errors_and_non_zero_exit(tmp_path):
     assert "sla.normal.accept" in bad_district.stderr and "soon" in bad_district.stderr
 
 
+@pytest.mark.parametrize("key", [None, INSECURE_DEV_KEY, "short-but-not-empty-0123456789X"],
+                         ids=["unset", "development-key", "31-bytes"])
+def test_run_refuses_a_key_anyone_could_forge_tokens_with(key, tmp_path):
+    env = {"APPEAL_KAFKA_BOOTSTRAP": "127.0.0.1:1", "APPEAL_DATA_DIR": str(tmp_path),
+           "APPEAL_HTTP_PORT": str(free_port()), **({"APPEAL_SECRET_KEY": key} if key is not None else {})}
+    refused = appeal("run", "claim", env=env, timeout=30)
+    assert refused.returncode == 2, refused.stderr
+    [sentence] = [line for line in refused.stderr.splitlines() if line.strip()]
+    assert "APPEAL_SECRET_KEY" in sentence
+    assert not list(tmp_path.iterdir()), "it started before refusing"
+
+
 def test_dev_runs_the_loop_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
     port = free_port()
     data_dir = tmp_path / "data"
@@ -99,7 +113,8 @@ def test_dev_runs_the_loop_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
 def test_run_serves_one_service_with_metrics(tmp_path, kafka):
     port = free_port()
     env = {**_clean_env(), "APPEAL_KAFKA_BOOTSTRAP": kafka.bootstrap, "APPEAL_HTTP_PORT": str(port),
-           "APPEAL_DATA_DIR": str(tmp_path), "APPEAL_KAFKA_SESSION_TIMEOUT_MS": "2000"}
+           "APPEAL_DATA_DIR": str(tmp_path), "APPEAL_KAFKA_SESSION_TIMEOUT_MS": "2000",
+           "APPEAL_SECRET_KEY": secrets.token_urlsafe(48)}
     process = subprocess.Popen([*APPEAL, "run", "dispatch"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, env=env)
     try:

@@ -116,9 +116,10 @@ def report(external_id: str, **fields: Any) -> bytes:
 
 
 async def publish(bootstrap: str, topic: str, *values: bytes, key: bytes | None = None, partition: int | None = None,
-                  headers: list[tuple[str, bytes]] | None = None) -> list[RecordMetadata]:
+                  headers: list[tuple[str, bytes]] | None = None,
+                  max_request_size: int = 1_048_576) -> list[RecordMetadata]:
     """Send raw values in order, waiting for each to be acknowledged; where each landed."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=max_request_size)
     await producer.start()
     try:
         return [await producer.send_and_wait(topic, value, key=key, partition=partition, headers=headers)

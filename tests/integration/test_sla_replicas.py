@@ -11,6 +11,7 @@ are polling, and each replica's counter must be non-zero: the overlap is really 
 import asyncio
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -73,6 +74,7 @@ def stop(replicas: list[subprocess.Popen[bytes]]) -> list[int]:
 async def test_two_replicas_fire_ten_thousand_timers_each_once(kafka, tmp_path, database_url):
     ports = [free_port(), free_port()]
     base = {k: v for k, v in os.environ.items() if not k.startswith("APPEAL_")}
+    key = secrets.token_urlsafe(48)
     replicas: list[subprocess.Popen[bytes]] = []
     db = await asyncpg.connect(database_url)
     try:
@@ -88,6 +90,7 @@ async def test_two_replicas_fire_ten_thousand_timers_each_once(kafka, tmp_path, 
             # Together, on a fresh database: both create the schema as they start.
             for port in ports:
                 env = {**base, "APPEAL_KAFKA_BOOTSTRAP": kafka.bootstrap, "APPEAL_DATABASE_URL": database_url,
+                       "APPEAL_SECRET_KEY": key,
                        "APPEAL_DATA_DIR": str(tmp_path), "APPEAL_HTTP_PORT": str(port),
                        "APPEAL_KAFKA_SESSION_TIMEOUT_MS": "2000", "APPEAL_SLA_POLL_SECONDS": "0.2",
                        "APPEAL_OUTBOX_POLL_SECONDS": "0.2"}

@@ -4,6 +4,7 @@ and once: one event id per (case, timer), whatever the outbox had to resend."""
 import asyncio
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -45,6 +46,7 @@ async def test_sigkill_with_pending_timers_then_restart_fires_each_once(kafka, t
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("APPEAL_")},
            "APPEAL_KAFKA_BOOTSTRAP": kafka.bootstrap, "APPEAL_DATABASE_URL": database_url,
+           "APPEAL_SECRET_KEY": secrets.token_urlsafe(48),
            "APPEAL_DATA_DIR": str(tmp_path), "APPEAL_HTTP_PORT": str(port),
            "APPEAL_KAFKA_SESSION_TIMEOUT_MS": "2000", "APPEAL_SLA_POLL_SECONDS": "0.2"}
     sla = start_sla(env)

@@ -59,6 +59,15 @@ class TestUserDirectory:
     def test_unknown_user_is_rejected(self, directory, user_id):
         assert directory.authenticate(user_id, "demo") is None
 
+    def test_unknown_user_costs_a_hash_like_a_known_one(self, directory, monkeypatch):
+        hashed = []
+        monkeypatch.setattr("shared.auth.verify_password", lambda password, stored: hashed.append(stored) or False)
+
+        directory.authenticate("M999", "demo")
+        directory.authenticate("M001", "wrong")
+
+        assert len(hashed) == 2, "an unknown user id answered without hashing: its timing gives it away"
+
 
 class TestTokens:
     def test_issue_verify_roundtrip(self):

@@ -18,7 +18,7 @@ class TestSampleDistrict:
         assert sum(len(c.members) for c in district.communities) >= 30
         assert len(district.categories) >= 10
         roles = {role for _, role, _ in district.people()}
-        assert roles == {"operator", "supervisor", "member"}
+        assert roles == {"operator", "supervisor", "member", "command_center"}
 
     def test_loading_without_a_path_reads_the_bundled_file(self):
         assert load_district(bundled_district_path()) == load_district()
@@ -40,6 +40,7 @@ class TestSampleDistrict:
         assert units["M001"] == ("member", "B0101")
         assert units["U900"] == ("supervisor", "S01")
         assert units["U100"] == ("operator", None)
+        assert units["U800"] == ("command_center", "350102")
 
     def test_every_member_skill_is_a_known_category(self):
         district = sample_district()

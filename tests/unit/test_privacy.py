@@ -56,6 +56,20 @@ class TestMaskPhonesInText:
         masked = mask_phones_in_text("回电+8613800000001")
         assert "13800000001" not in masked
 
+    @pytest.mark.parametrize(("text", "masked"), [
+        ("电话138 0000 0001", "电话138 **** 0001"),
+        ("电话138-0000-0001", "电话138-****-0001"),
+        ("电话 +86 138 0000 0001", "电话 +86 138 **** 0001"),
+        ("电话+86-13800000001", "电话+86-138****0001"),
+        ("电话0086 13800000001", "电话0086 138****0001"),
+        ("电话1 3 8 0 0 0 0 0 0 0 1", "电话1 3 8 * * * * 0 0 0 1"),
+        ("电话1380 000 0001", "电话138* *** 0001"),
+        ("电话１３８００００００01", "电话１３８****００01"),
+        ("电话１３８－００００－０００１", "电话１３８－****－０００１"),
+    ])
+    def test_any_way_a_mobile_is_typed(self, text, masked):
+        assert mask_phones_in_text(text) == masked
+
     @given(
         st.lists(
             st.one_of(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.text(max_size=12),

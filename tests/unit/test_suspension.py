@@ -7,7 +7,7 @@ import pytest
 
 from services.claim.store import Task
 from services.claim.suspension import is_suspended, resume, suspend, suspension_left
-from services.claim.tasks import Refused
+from shared.errors import Refused
 from tests.unit.factories import T0
 
 RESPOND_DEADLINE = T0 + timedelta(hours=1)

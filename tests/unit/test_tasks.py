@@ -2,8 +2,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.claim.tasks import BOARD_STATUSES, CLAIM, RESOLVE, RESPOND, RETURN, Refused, check
+from services.claim.tasks import CLAIM, RESOLVE, RESPOND, RETURN, TaskStatus, check
 from shared.auth import Identity
+from shared.errors import Refused
 
 ZHANG_WEI = Identity("M001", "张伟", "member", "B0101")
 LIN_XIUYING = Identity("M002", "林秀英", "member", "B0101")
@@ -86,7 +87,7 @@ def test_a_task_without_a_branch_refuses_everyone():
 @given(
     move=st.sampled_from([CLAIM, RESPOND, RESOLVE, RETURN]),
     who=st.sampled_from([ZHENG_JIANHUA, DIRECTOR_LIN, OPERATOR_CHEN]),
-    task_status=st.sampled_from(BOARD_STATUSES),
+    task_status=st.sampled_from(TaskStatus),
     holder=st.sampled_from([None, "M001", "M002", "M005"]),
 )
 def test_outsiders_are_always_forbidden(move, who, task_status, holder):
@@ -97,7 +98,7 @@ def test_outsiders_are_always_forbidden(move, who, task_status, holder):
 
 @given(
     move=st.sampled_from([CLAIM, RESPOND, RESOLVE, RETURN]),
-    task_status=st.sampled_from(BOARD_STATUSES),
+    task_status=st.sampled_from(TaskStatus),
     holder=st.sampled_from([None, "M001", "M002"]),
 )
 def test_an_allowed_move_starts_from_one_of_its_statuses(move, task_status, holder):

@@ -2,7 +2,7 @@
 
 Always on a database of its own: a fresh ``appeal_bench_<random>`` database on the named
 PostgreSQL server (dropped afterwards) or a SQLite file in a temporary directory. The
-firing loop first runs alone in a child process (``services.sla.bench_worker``), with no
+firing loop first runs alone in a child process (``services.bench.sla_worker``), with no
 broker: the outbox rows it writes stay in the table, which is also how a timer fired
 twice would show. Then the whole sla service (``appeal run sla`` on an embedded broker)
 fires another window of timers, and its peak is ``rss_mb``.
@@ -18,6 +18,7 @@ import asyncio
 import json
 import math
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -36,7 +37,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from services.sla.bench_worker import peak_rss_mb
+from services.bench.sla_worker import peak_rss_mb
 from services.sla.store import TABLES
 from shared.db import Database, scratch_postgres
 from shared.embedded import EmbeddedBroker, free_port
@@ -233,7 +234,7 @@ async def run_loop(database_url: str, expect: int, timeout: float, while_running
     """Start the firing loop in its own process, do ``while_running`` once it is up, and
     return what it reports when ``expect`` timers have fired."""
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.sla.bench_worker", "--database-url", database_url,
+        sys.executable, "-m", "services.bench.sla_worker", "--database-url", database_url,
         "--expect", str(expect), "--timeout", str(timeout), stdout=asyncio.subprocess.PIPE)
     try:
         ready = await asyncio.wait_for(child.stdout.readline(), CHILD_START_SECONDS)  # type: ignore[union-attr]
@@ -261,7 +262,8 @@ async def run_service(database_url: str, expect: int, timeout: float, while_runn
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("APPEAL_")},
            "APPEAL_KAFKA_BOOTSTRAP": broker.bootstrap, "APPEAL_DATABASE_URL": database_url,
-           "APPEAL_HTTP_PORT": str(port), "APPEAL_LOG_LEVEL": "WARNING", "APPEAL_KAFKA_SESSION_TIMEOUT_MS": "3000"}
+           "APPEAL_HTTP_PORT": str(port), "APPEAL_LOG_LEVEL": "WARNING", "APPEAL_KAFKA_SESSION_TIMEOUT_MS": "3000",
+           "APPEAL_SECRET_KEY": secrets.token_urlsafe(48)}
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-c", "from services.cli import main; main()", "run", "sla", env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)

@@ -1,0 +1,1 @@
+"""Benchmarks, run by `appeal bench`; nothing else imports them."""
