@@ -4,13 +4,16 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test bench clean
+.PHONY: demo test lint bench clean
 
 demo: $(STAMP)
 	$(VENV)/bin/appeal dev --simulate 2
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check services shared tests
 
 # The SLA firing loop: on PostgreSQL when APPEAL_DATABASE_URL or APPEAL_TEST_POSTGRES_URL
 # names a server (a throwaway appeal_bench_* database there), always on a temporary

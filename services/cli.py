@@ -78,7 +78,8 @@ def run(service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICE
 
 @app.command()
 def report(
-    since: Annotated[str | None, typer.Option(help="Only cases registered on or after this date (YYYY-MM-DD, UTC).")] = None,
+    since: Annotated[str | None, typer.Option(
+        help="Only cases registered on or after this date (YYYY-MM-DD, UTC).")] = None,
     street: Annotated[str | None, typer.Option(help="Only cases of this street's branches or escalated to it.")] = None,
     csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row instead of a table.")] = False,
     data_dir: Annotated[Path | None, typer.Option(help="Where the SQLite files are (default .appeal).")] = None,
@@ -101,7 +102,8 @@ def bench_sla_command(
         help="PostgreSQL server to bench on (a fresh appeal_bench_* database is created and dropped), or "
              "'sqlite' for a temporary SQLite file. Default: APPEAL_DATABASE_URL, else APPEAL_TEST_POSTGRES_URL, "
              "else SQLite.")] = None,
-    pending: Annotated[int, typer.Option(min=1, help="Pending timers in the table, the due ones included.")] = 1_000_000,
+    pending: Annotated[int, typer.Option(
+        min=1, help="Pending timers in the table, the due ones included.")] = 1_000_000,
     due: Annotated[int, typer.Option(min=1, help="Timers that fall due during the run.")] = 20_000,
     window: Annotated[float, typer.Option(min=0.1, help="Seconds over which the due timers are spread.")] = 10.0,
     burst: Annotated[int, typer.Option(min=1, help="Timers then due at one instant.")] = 10_000,

@@ -161,7 +161,9 @@ class Auth:
         return dependency
 
     def optional(self):
-        def dependency(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Identity | None:
+        def dependency(
+            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        ) -> Identity | None:
             return None if credentials is None else self.current(credentials)
 
         return dependency

@@ -57,10 +57,8 @@ async def ensure_topics(bootstrap: str, partitions: int, names: Sequence[str] = 
                 existing = set(await admin.list_topics())
                 missing = [NewTopic(n, partitions, 1) for n in names if n not in existing]
                 if missing:
-                    try:
+                    with contextlib.suppress(TopicAlreadyExistsError):
                         await admin.create_topics(missing)
-                    except TopicAlreadyExistsError:
-                        pass
             finally:
                 await admin.close()
 
@@ -188,7 +186,7 @@ def dead_letter_middleware(dead_letters: DeadLetters, stuck: StuckPartitions) ->
             ):
                 with attempt:
                     return await call_next(msg)
-        except Exception as error:  # noqa: BLE001 - whatever the handler raised, the message is parked
+        except Exception as error:
             for record in records:
                 await dead_letters.park(record, error)
         return None

@@ -87,7 +87,8 @@ class Database:
         Replicas starting together would race on ``CREATE SCHEMA``/``CREATE TABLE`` (even
         with IF NOT EXISTS, PostgreSQL's catalog rejects the second), so they take turns."""
         async for attempt in AsyncRetrying(
-            stop=stop_after_delay(30), wait=wait_exponential(max=2), retry=retry_if_exception_type(OSError), reraise=True
+            stop=stop_after_delay(30), wait=wait_exponential(max=2), retry=retry_if_exception_type(OSError),
+            reraise=True,
         ):
             with attempt:
                 async with self.engine.begin() as conn:

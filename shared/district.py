@@ -209,7 +209,8 @@ def load_district(path: Path | None = None) -> District:
     try:
         return District.model_validate(raw)
     except ValidationError as error:
-        raise DistrictError(f"district file {source}: " + "; ".join(_describe(raw, e) for e in error.errors())) from None
+        problems = "; ".join(_describe(raw, e) for e in error.errors())
+        raise DistrictError(f"district file {source}: {problems}") from None
 
 
 def _describe(raw: Any, error: dict[str, Any]) -> str:
@@ -225,7 +226,9 @@ def _describe(raw: Any, error: dict[str, Any]) -> str:
 
 
 def _has(node: Any, part: Any) -> bool:
-    return (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and part < len(node))
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and part < len(node)
 
 
 def _unique(what: str, values: list[str]) -> None:

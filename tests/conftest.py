@@ -16,7 +16,8 @@ async def database_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'appeal.db'}"
         return
     if not POSTGRES_URL:
-        pytest.skip("set APPEAL_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) to run on PostgreSQL")
+        pytest.skip("set APPEAL_TEST_POSTGRES_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) "
+                    "to run on PostgreSQL")
     async with scratch_postgres(POSTGRES_URL, "appeal_test") as url:
         yield url
 

@@ -9,7 +9,8 @@ MAX_EXTENSION = timedelta(days=7)
 
 def check_extension(extend_by: timedelta, *, watch_open: bool, settled: bool, deadline_pending: bool) -> None:
     if extend_by <= timedelta(0) or extend_by > MAX_EXTENSION:
-        raise Refused(422, f"extend_by must be more than 0 and at most {MAX_EXTENSION.days} days", field="body.extend_by")
+        raise Refused(422, f"extend_by must be more than 0 and at most {MAX_EXTENSION.days} days",
+                      field="body.extend_by")
     if not watch_open:
         raise Refused(409, "the case has no running deadline (closed or in the street queue)")
     if settled:

@@ -27,7 +27,8 @@ ROWS = [
 def test_rates_per_branch_by_hand():
     report = build_report(ROWS, NAMES)
     first, second, unrouted = report.lines
-    assert (first.branch_code, first.branch_name, first.cases, first.dispatched) == ("B0101", "三坊七巷社区党支部", 4, 4)
+    assert (first.branch_code, first.branch_name) == ("B0101", "三坊七巷社区党支部")
+    assert (first.cases, first.dispatched) == (4, 4)
     assert first.accept_rate == 2 / 4       # claimed without an accept breach: cases 1 and 2
     assert first.respond_rate == 2 / 4      # responded without a respond breach: cases 1 and 3
     assert first.resolution_rate == 3 / 4
