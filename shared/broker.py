@@ -27,6 +27,7 @@ from tenacity import (
 )
 
 from shared import topics
+from shared.db import database_unavailable
 from shared.letters import write_letter
 from shared.metrics import dead_letter_counter
 from shared.outbox import OutboxMessage
@@ -187,6 +188,8 @@ def dead_letter_middleware(dead_letters: DeadLetters, stuck: StuckPartitions) ->
                 with attempt:
                     return await call_next(msg)
         except Exception as error:
+            if database_unavailable(error):
+                raise  # nothing is wrong with the message: it waits, and its partition shows as stuck
             for record in records:
                 await dead_letters.park(record, error)
         return None

@@ -7,35 +7,39 @@ table classes serve every service without sharing rows.
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 from uuid import uuid4
 
 import asyncpg
-from sqlalchemy import DateTime, Table, TypeDecorator, event, text
+from sqlalchemy import Table, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 
-class UtcDateTime(TypeDecorator[datetime]):
-    """Every stored time is UTC: written as UTC, read back as an aware UTC datetime.
+def database_unavailable(error: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (server down or
+    restarting, network gone, pool exhausted): nothing is wrong with the work itself,
+    which must wait and be tried again, never be parked as a poison message."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE) or (isinstance(current, DBAPIError) and current.connection_invalidated):
+            return True
+        pending.extend(e for e in (current.__cause__, current.__context__, getattr(current, "orig", None))
+                       if isinstance(e, BaseException))
+    return False
 
-    SQLite (and PostgreSQL's ``timestamp``) hand back naive datetimes; without this each
-    read would need converting, and a forgotten conversion compares naive with aware."""
 
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is not None:
-            return value.astimezone(UTC).replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+_UNAVAILABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.exceptions.OperatorInterventionError,
+                asyncpg.InterfaceError, PoolTimeout)
 
 
 def async_url(url: str) -> str:

@@ -4,7 +4,8 @@ exception handlers that give every refusal, validation error and crash the same 
 Every 4xx body is ``{"detail": [{"loc": [...], "msg": ..., "type": ...}]}`` — the shape
 FastAPI already uses for validation errors, so a client reads one shape whatever went
 wrong, and ``loc`` names the field when there is one. A crash is logged with its
-traceback and answered with a plain 500 in the same shape, and the connection stays usable.
+traceback and answered with a plain 500 in the same shape, and the connection stays
+usable; a database that cannot be reached is a 503 with ``Retry-After`` instead.
 """
 
 import math
@@ -18,6 +19,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.db import database_unavailable
 
 log = structlog.get_logger()
 
@@ -86,13 +89,23 @@ class CrashBarrier:
         try:
             await self.app(scope, receive, watching)
         except Exception as error:
-            log.error("http_request_failed", method=scope.get("method"), path=scope.get("path"),
-                      error=f"{type(error).__name__}: {error}"[:500], exc_info=error)
+            unavailable = database_unavailable(error)
+            where = {"method": scope.get("method"), "path": scope.get("path"),
+                     "error": f"{type(error).__name__}: {error}"[:500]}
+            if unavailable:
+                log.warning("http_database_unavailable", **where)
+            else:
+                log.error("http_request_failed", **where, exc_info=error)
             if started:
                 raise
-            response = JSONResponse(error_body("internal error; it has been logged", kind="internal_error"),
-                                    status_code=500)
-            await response(scope, receive, send)
+            await _failure_response(unavailable)(scope, receive, send)
+
+
+def _failure_response(unavailable: bool) -> JSONResponse:
+    if unavailable:
+        return JSONResponse(error_body("the database is unavailable right now; nothing was changed, try again shortly",
+                                       kind="unavailable"), status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse(error_body("internal error; it has been logged", kind="internal_error"), status_code=500)
 
 
 def _printable(value: Any) -> Any:

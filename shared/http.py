@@ -47,8 +47,10 @@ def build_http_app(context: Context, services: Sequence[Service], *, tokens: Tok
     async def readyz() -> JSONResponse:
         states = {s.name: s.ready() for s in services}
         stuck = [partition for s in services for partition in s.stuck.current()]
+        problems = [problem for s in services for problem in s.problems()]
         code = 200 if all(states.values()) else 503
-        return JSONResponse({"ready": all(states.values()), "services": states, "stuck": stuck}, status_code=code)
+        return JSONResponse({"ready": all(states.values()), "services": states, "stuck": stuck,
+                             "problems": problems}, status_code=code)
 
     asyncapi = AsyncAPI(*(s.broker for s in services), title=f"{title} — Kafka topics", version="1.0",
                         description="Every topic this process consumes or publishes, with its event schemas.")

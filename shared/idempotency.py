@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from shared.clock import SystemClock
-from shared.db import Database, UtcDateTime
+from shared.db import Database
 from shared.events import Envelope
 from shared.outbox import OutboxMessage, OutboxRelay, outbox_values
 
@@ -25,7 +25,7 @@ class ProcessedEvent(SQLModel, table=True):
 
     consumer: str = Field(primary_key=True, max_length=64)
     event_id: str = Field(primary_key=True, max_length=36)
-    processed_at: datetime = Field(sa_type=UtcDateTime)
+    processed_at: datetime
 
 
 @dataclass

@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, Column, Integer, delete, func, select
 from sqlmodel import Field, SQLModel
 
 from shared.clock import SystemClock
-from shared.db import Database, UtcDateTime
+from shared.db import Database
 from shared.events import TOPIC_MAP, Envelope
 
 log = structlog.get_logger()
@@ -36,7 +36,7 @@ class OutboxMessage(SQLModel, table=True):
     event_id: str = Field(max_length=36)
     correlation_id: str = Field(max_length=36)
     payload: str
-    created_at: datetime = Field(sa_type=UtcDateTime)
+    created_at: datetime
 
 
 def outbox_values(event: Envelope) -> dict[str, Any]:
@@ -69,6 +69,8 @@ class OutboxRelay:
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
+        self.failing: str | None = None
+        """Why the last attempt to publish failed; None once it works again."""
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -84,12 +86,13 @@ class OutboxRelay:
             self._wakeup.clear()
             try:
                 await self.drain()
-                failures = 0
+                failures, self.failing = 0, None
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 failures += 1
-                log.warning("outbox_publish_failed", error=str(error), attempt=failures)
+                self.failing = f"{type(error).__name__}: {error}"[:300]
+                log.warning("outbox_publish_failed", error=self.failing, attempt=failures)
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
 
     async def drain(self) -> int:

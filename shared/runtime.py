@@ -7,7 +7,7 @@ each has its own broker client, consumer groups and database.
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -30,6 +30,7 @@ log = structlog.get_logger()
 
 Worker = Callable[[], Awaitable[None]]
 STOP_TIMEOUT_SECONDS = 15.0
+WORKER_RETRY_MAX_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,30 @@ def service_database(settings: Settings, name: str, tables: list, database_url: 
     url = service_url(database_url or settings.database_url, settings.data_dir, name)
     return Database(url, [*tables, OutboxMessage.__table__, ProcessedEvent.__table__, FailedAttempts.__table__],
                     schema=f"appeal_{name}")
+
+
+class OutboxPublisher:
+    """Publishes outbox rows. After a failure (the broker was away) it first makes sure
+    the topics exist, and gives consumer groups a session timeout and a half to notice
+    the broker is back and rejoin: a broker that lost its data (the in-memory development
+    broker after a restart) starts every log at offset 0 again, and a consumer still at
+    its old position would skip what was published there before it rejoined."""
+
+    def __init__(self, broker: KafkaBroker, settings: Settings) -> None:
+        self._broker = broker
+        self._settings = settings
+        self._check_topics = False
+
+    async def __call__(self, rows: Sequence[OutboxMessage]) -> None:
+        if self._check_topics:
+            await ensure_topics(self._settings.kafka_bootstrap or "127.0.0.1:9092", self._settings.kafka_partitions)
+            await asyncio.sleep(1.5 * self._settings.kafka_session_timeout_ms / 1000)
+            self._check_topics = False
+        try:
+            await publish_outbox(self._broker, rows)
+        except Exception:
+            self._check_topics = True
+            raise
 
 
 @dataclass
@@ -70,7 +95,7 @@ class Service:
         settings = context.settings
         db = service_database(settings, name, tables, database_url)
         broker, dead_letters, stuck = make_broker(settings, name, context.registry)
-        relay = OutboxRelay(db, lambda rows: publish_outbox(broker, rows), poll_seconds=settings.outbox_poll_seconds)
+        relay = OutboxRelay(db, OutboxPublisher(broker, settings), poll_seconds=settings.outbox_poll_seconds)
         return cls(name=name, broker=broker, db=db, relay=relay, uow=UnitOfWork(db, relay, consumer=name),
                    dead_letters=dead_letters, stuck=stuck)
 
@@ -84,20 +109,36 @@ class Service:
         log.info("service_started", service=self.name)
 
     async def _guard(self, worker: Worker) -> None:
-        """A worker that crashes is logged and restarted, never silently gone."""
+        """A worker that crashes is logged and restarted, never silently gone; while it
+        keeps crashing (its database is down) it waits longer between tries, up to
+        ``WORKER_RETRY_MAX_SECONDS``, and only the first crash of a run logs a traceback."""
+        name = getattr(worker, "__qualname__", "?")
+        crashes = 0
         while True:
             try:
                 await worker()
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("worker_crashed", service=self.name, worker=getattr(worker, "__qualname__", "?"))
-                await asyncio.sleep(1)
+            except Exception as error:
+                crashes += 1
+                if crashes == 1:
+                    log.exception("worker_crashed", service=self.name, worker=name)
+                else:
+                    log.warning("worker_crashed_again", service=self.name, worker=name, crashes=crashes,
+                                error=f"{type(error).__name__}: {error}"[:300])
+                await asyncio.sleep(min(0.5 * 2 ** (crashes - 1), WORKER_RETRY_MAX_SECONDS))
 
     def ready(self) -> bool:
-        """Consuming, and not stuck on a message it can neither handle nor park."""
-        return self._started and consumers_assigned(self.broker) and not self.stuck.current()
+        """Consuming, able to publish, and not stuck on a message it can neither handle nor park."""
+        return self._started and consumers_assigned(self.broker) and not self.problems()
+
+    def problems(self) -> list[dict[str, object]]:
+        """What keeps the service from doing its work right now, for /readyz."""
+        found: list[dict[str, object]] = list(self.stuck.current())
+        if self.relay.failing:
+            found.append({"service": self.name, "outbox": "cannot publish", "error": self.relay.failing})
+        return found
 
     async def stop(self) -> None:
         for task in self._tasks:

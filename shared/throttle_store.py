@@ -11,7 +11,7 @@ from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
-from shared.db import Database, UtcDateTime
+from shared.db import Database
 from shared.throttle import LIMITS, Scope, Tally, after_failure
 
 CounterKey = tuple[Scope, str]
@@ -24,8 +24,7 @@ class FailedAttempts(SQLModel, table=True):
     scope: str = Field(primary_key=True, max_length=32)
     key: str = Field(primary_key=True, max_length=64, description="Keyed hash of the user id, case id or address.")
     failures: int = 0
-    resets_at: datetime = Field(index=True, sa_type=UtcDateTime,
-                                description="From then on the row means nothing and may be purged.")
+    resets_at: datetime = Field(index=True, description="From then on the row means nothing and may be purged.")
     blocked: bool = False
 
 

@@ -8,7 +8,6 @@ from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
-from shared.db import UtcDateTime
 from shared.events import CaseSummary, SlaStage
 
 
@@ -23,18 +22,18 @@ class Task(SQLModel, table=True):
     status: str = Field(max_length=16, index=True)
     member_id: str | None = Field(default=None, max_length=32)
     summary: str
-    dispatched_at: datetime = Field(sa_type=UtcDateTime)
-    accept_deadline: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    respond_deadline: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    claimed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    responded_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    dispatched_at: datetime
+    accept_deadline: datetime | None = None
+    respond_deadline: datetime | None = None
+    claimed_at: datetime | None = None
+    responded_at: datetime | None = None
+    resolved_at: datetime | None = None
     note: str | None = None
     warning: str | None = Field(default=None, max_length=16, description="SLA stage warned or breached.")
     suspend_limit_seconds: float = 86_400.0
     suspend_used_seconds: float = Field(default=0.0, description="Suspension taken, the running one in full.")
-    suspended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    suspended_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    suspended_at: datetime | None = None
+    suspended_until: datetime | None = None
     suspensions: int = 0
     revision: int = Field(default=0, description="Bumped by every change, so a move can insist on what it read.")
 

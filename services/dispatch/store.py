@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from services.dispatch.escalation import Escalation
-from shared.db import UtcDateTime
 from shared.events import CaseSummary
 
 
@@ -25,7 +24,7 @@ class Assignment(SQLModel, table=True):
     refused_by: str = Field(default="[]", description="JSON list of branches that returned or let it expire.")
     hops: int = Field(default=0, description="Accept expiries since the case arrived or was reopened.")
     escalation: str | None = Field(default=None, description="The frozen Escalation (JSON) of the current chain.")
-    updated_at: datetime = Field(sa_type=UtcDateTime)
+    updated_at: datetime
 
     @property
     def case_summary(self) -> CaseSummary:

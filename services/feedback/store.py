@@ -5,8 +5,6 @@ from datetime import datetime
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from shared.db import UtcDateTime
-
 
 class RatableCase(SQLModel, table=True):
     __tablename__ = "feedback_case"
@@ -18,7 +16,7 @@ class RatableCase(SQLModel, table=True):
     generation: int = 0
     branch_code: str | None = Field(default=None, max_length=32)
     member_id: str | None = Field(default=None, max_length=32)
-    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    resolved_at: datetime | None = None
 
 
 class CitizenRating(SQLModel, table=True):
@@ -33,7 +31,7 @@ class CitizenRating(SQLModel, table=True):
     resolved: bool
     satisfied: bool
     comment: str | None = None
-    at: datetime = Field(sa_type=UtcDateTime)
+    at: datetime
 
 
 class MemberEvaluation(SQLModel, table=True):
@@ -46,7 +44,7 @@ class MemberEvaluation(SQLModel, table=True):
     member_id: str = Field(max_length=32)
     rating: int
     comment: str | None = None
-    at: datetime = Field(sa_type=UtcDateTime)
+    at: datetime
 
 
 TABLES = [RatableCase.__table__, CitizenRating.__table__, MemberEvaluation.__table__]

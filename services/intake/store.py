@@ -10,7 +10,6 @@ from sqlmodel import Field, SQLModel
 from services.intake.caseview import OPEN_STATUSES, CaseState, apply, timeline_details
 from services.intake.outcomes import Outcome, take_outcome
 from services.intake.report import CaseOutcomeRow
-from shared.db import UtcDateTime
 from shared.events import Envelope
 
 
@@ -35,7 +34,7 @@ class Case(SQLModel, table=True):
     address: str | None = None
     lat: float | None = None
     lon: float | None = None
-    created_at: datetime = Field(index=True, sa_type=UtcDateTime)
+    created_at: datetime = Field(index=True)
     correlation_id: str = Field(max_length=36)
     status: str = Field(default="registered", max_length=16, index=True)
     generation: int = 0
@@ -43,15 +42,15 @@ class Case(SQLModel, table=True):
     branch_code: str | None = Field(default=None, max_length=32, index=True)
     street_code: str | None = Field(default=None, max_length=32)
     member_id: str | None = Field(default=None, max_length=32)
-    accept_deadline: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    respond_deadline: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    suspended_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    accept_deadline: datetime | None = None
+    respond_deadline: datetime | None = None
+    suspended_until: datetime | None = None
     deadline_generation: int = 0
     shift_generation: int = 0
     accept_shift_seconds: float = 0.0
     respond_shift_seconds: float = 0.0
-    updated_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    first_dispatched_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    updated_at: datetime | None = None
+    first_dispatched_at: datetime | None = None
     seconds_to_accept: float | None = None
     seconds_to_respond: float | None = None
     accept_breached: bool = False
@@ -62,7 +61,7 @@ class Case(SQLModel, table=True):
     resolved: bool = False
     satisfied: bool | None = None
     rating: int | None = None
-    feedback_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    feedback_at: datetime | None = None
 
 
 class TimelineEntry(SQLModel, table=True):
@@ -71,7 +70,7 @@ class TimelineEntry(SQLModel, table=True):
     event_id: str = Field(primary_key=True, max_length=36)
     case_id: str = Field(max_length=36, index=True)
     type: str = Field(max_length=32)
-    at: datetime = Field(sa_type=UtcDateTime)
+    at: datetime
     details: str
 
 

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from services.sla.deadlines import TimerKind, TimerState, plan_timers
-from shared.db import UtcDateTime
 from shared.events import SlaStage
 
 
@@ -26,10 +25,10 @@ class Timer(SQLModel, table=True):
     stage: str = Field(max_length=16)
     generation: int
     branch_code: str = Field(max_length=32)
-    due_at: datetime = Field(sa_type=UtcDateTime)
-    deadline: datetime = Field(sa_type=UtcDateTime)
+    due_at: datetime
+    deadline: datetime
     state: str = Field(default=TimerState.PENDING, max_length=16, description="A TimerState.")
-    fired_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    fired_at: datetime | None = None
 
 
 class Watch(SQLModel, table=True):
@@ -42,9 +41,9 @@ class Watch(SQLModel, table=True):
     correlation_id: str = Field(max_length=36)
     generation: int
     branch_code: str = Field(max_length=32)
-    dispatched_at: datetime = Field(sa_type=UtcDateTime)
-    accept_deadline: datetime = Field(sa_type=UtcDateTime)
-    respond_deadline: datetime = Field(sa_type=UtcDateTime)
+    dispatched_at: datetime
+    accept_deadline: datetime
+    respond_deadline: datetime
     warn_at: float
     open: bool = Field(default=True, index=True)
 
