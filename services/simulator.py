@@ -39,6 +39,20 @@ RESOLUTIONS = ["问题已处理完毕，诉求人确认", "已协调施工方调
 RETURN_REASONS = ["不属于本社区辖区，请重新派单", "涉及区级职能部门，本支部无法处理"]
 
 
+def mobile(rng: random.Random) -> str:
+    return f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
+
+
+def with_callback_number(text: str, rng: random.Random) -> str:
+    """People type phone numbers into free text, spaced and dashed every which way; a
+    third of simulated texts carry one, so the masking is exercised on every path."""
+    if rng.random() >= 1 / 3:
+        return text
+    digits = mobile(rng)
+    written = rng.choice([digits, f"{digits[:3]} {digits[3:7]} {digits[7:]}", f"+86-{digits[:3]}-{digits[3:7]}-{digits[7:]}"])
+    return f"{text}，回电{written}"
+
+
 def compose_report(district: District, rng: random.Random, serial: int) -> tuple[str, dict]:
     """A realistic report and the inbound topic it would arrive on."""
     street = rng.choice(district.streets)
@@ -47,13 +61,14 @@ def compose_report(district: District, rng: random.Random, serial: int) -> tuple
     templates = TEMPLATES.get(category.code) or [f"{{place}}{(category.keywords or [category.name])[0]}问题"]
     place = rng.choice([*community.aliases, community.name])
     report = {
-        "description": rng.choice(templates).format(place=place),
+        "description": with_callback_number(rng.choice(templates).format(place=place), rng),
         "citizen_name": f"{rng.choice(SURNAMES)}{rng.choice(['先生', '女士'])}",
-        "citizen_phone": f"1{rng.choice('3589')}{rng.randrange(10**9):09d}",
+        "citizen_phone": mobile(rng),
     }
     if rng.random() < 0.5:
-        return topics.INBOUND_HOTLINE, {"source": "hotline", "external_id": f"RX{serial:08d}",
-                                        "address": f"{place}{rng.randint(1, 120)}号", **report}
+        address = with_callback_number(f"{place}{rng.randint(1, 120)}号", rng)
+        return topics.INBOUND_HOTLINE, {"source": "hotline", "external_id": f"RX{serial:08d}", "address": address,
+                                        **report}
     grid = rng.choice(community.grids) if community.grids else None
     return topics.INBOUND_GRID, {"source": "grid", "external_id": f"GRID{serial:08d}", "grid_code": grid, **report}
 
@@ -129,11 +144,13 @@ class Simulator:
                 else:
                     await http.post(f"/api/tasks/{case_id}/claim", headers=who)
             elif task["status"] == "claimed" and self.rng.random() < 0.5:
-                await http.post(f"/api/tasks/{case_id}/respond", json={"note": self.rng.choice(NOTES)},
+                await http.post(f"/api/tasks/{case_id}/respond",
+                                json={"note": with_callback_number(self.rng.choice(NOTES), self.rng)},
                                 headers=members[task["member_id"]])
             elif task["status"] == "responded" and self.rng.random() < 0.4:
                 holder = members[task["member_id"]]
-                await http.post(f"/api/tasks/{case_id}/resolve", json={"note": self.rng.choice(RESOLUTIONS)},
+                await http.post(f"/api/tasks/{case_id}/resolve",
+                                json={"note": with_callback_number(self.rng.choice(RESOLUTIONS), self.rng)},
                                 headers=holder)
                 rating = asyncio.create_task(self._rate_later(http, case_id, holder, operator))
                 self._ratings.add(rating)

@@ -2,6 +2,7 @@
 
 import os
 import re
+import sqlite3
 import secrets
 import signal
 import socket
@@ -18,7 +19,9 @@ from shared.settings import INSECURE_DEV_KEY
 
 pytestmark = pytest.mark.e2e
 APPEAL = [str(Path(sys.executable).parent / "appeal")]
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+MOBILE = re.compile(r"(?<![\d*])1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
+"""A full mobile number as the simulator writes them into free text: plain, spaced, dashed."""
+TOKEN = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.")
 
 
 def appeal(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -107,7 +110,12 @@ def test_dev_runs_the_loop_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
     assert not _port_open(port) and not _port_open(broker_port), "Ctrl-C left a server listening"
     log = (data_dir / "appeal.log").read_text(encoding="utf-8")
     assert "case_registered" in log and "case_dispatched" in log
-    assert not MOBILE.search(log), "a full phone number reached the log"
+    assert not MOBILE.search(log), f"a full phone number reached the log: {MOBILE.search(log)}"
+    assert not TOKEN.search(log), "a sign-in token reached the log"
+    assert '"password"' not in log and "demo" not in log, "a password reached the log"
+    with sqlite3.connect(data_dir / "intake.db") as intake:
+        codes = [code for (code,) in intake.execute("SELECT tracking_code FROM intake_case")]
+    assert codes and not [code for code in codes if code in log], "a tracking code reached the log"
 
 
 def test_run_serves_one_service_with_metrics(tmp_path, kafka):
