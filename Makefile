@@ -4,16 +4,22 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint soak bench clean
 
 demo: $(STAMP)
 	$(VENV)/bin/appeal dev --simulate 2
 
 test: $(STAMP) lint
-	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -m "not soak" $(PYTEST_ARGS)
+
+# Longer fault and load runs: every service killed in turn under load, thousands of
+# generated inputs. Needs APPEAL_TEST_POSTGRES_URL for the crash run.
+soak: $(STAMP)
+	APPEAL_SOAK=1 $(VENV)/bin/python -m pytest -q -m soak $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check services shared tests
+	$(VENV)/bin/mypy
 
 # The SLA firing loop: on PostgreSQL when APPEAL_DATABASE_URL or APPEAL_TEST_POSTGRES_URL
 # names a server (a throwaway appeal_bench_* database there), always on a temporary

@@ -24,6 +24,8 @@ app.add_typer(bench, name="bench")
 dlq = typer.Typer(help=f"Read and replay the messages parked on the dead-letter topic ({topics.DEAD_LETTERS}).",
                   no_args_is_help=True)
 app.add_typer(dlq, name="dlq")
+db = typer.Typer(help="The services' databases and the schema revision this version needs.", no_args_is_help=True)
+app.add_typer(db, name="db")
 
 
 def _settings(**overrides) -> Settings:
@@ -94,6 +96,41 @@ def report(
         typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
     typer.echo(render_csv(result) if csv else render_table(result), nl=False)
+
+
+@app.command()
+def audit(
+    settle: Annotated[float, typer.Option(
+        min=0, help="Seconds a case may take to settle: one that changed more recently is still in flight, "
+                    "not a violation.")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object with every finding instead of a "
+                                                         "table.")] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the SQLite files are (default .appeal).")] = None,
+) -> None:
+    """Check that what every service stored agrees.
+
+    Every registered case dispatched or in a street queue, every open dispatch with live
+    timers or a settled stage, feedback in step, no external id on two cases, no event
+    applied twice, no outbox row older than a minute. Reads the databases named by
+    APPEAL_DATABASE_URL, or the data dir's SQLite, and changes nothing. Exit 0 when clean,
+    1 on any violation, 2 when a database cannot be read."""
+    from services.audit import AuditError
+    from services.audit import audit as run_audit
+    from services.audit.render import render_table as audit_table
+    from services.audit.render import summary, to_json
+
+    try:
+        result = asyncio.run(run_audit(_settings(data_dir=data_dir), settle_seconds=settle))
+    except (StartupError, AuditError) as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(to_json(result))
+    else:
+        typer.echo(audit_table(result), nl=False)
+        typer.echo(summary(result))
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @bench.command("sla")
@@ -182,6 +219,69 @@ def dlq_replay(
     typer.echo(replay_summary(selection.replayed, len(selection.refused), len(selection.not_found)))
     if not every and (selection.refused or selection.not_found):
         raise typer.Exit(1)
+
+
+@db.command("upgrade")
+def db_upgrade(
+    data_dir: Annotated[Path | None, typer.Option(help="Where the SQLite files are (default .appeal).")] = None,
+) -> None:
+    """Upgrade every service's database to the schema this version needs.
+
+    Upgrades the databases named by APPEAL_DATABASE_URL (on PostgreSQL, each service's
+    schema appeal_<service>), or the SQLite files under the data dir, creating them if
+    they are missing. Prints one line per service: the revision it was at and the one it
+    is at now. Run it after installing a new version, before starting its services (which
+    refuse a database that is behind); running it again changes nothing. Databases made
+    before there were migrations are recognised and kept."""
+    from services.databases import DatabaseError, upgrade_all
+    from shared.schema import SchemaError
+
+    try:
+        asyncio.run(upgrade_all(_settings(data_dir=data_dir), typer.echo))
+    except (StartupError, DatabaseError, SchemaError) as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
+@db.command("status")
+def db_status(
+    data_dir: Annotated[Path | None, typer.Option(help="Where the SQLite files are (default .appeal).")] = None,
+) -> None:
+    """Show each service's schema revision and the one this version needs.
+
+    Exits 1 if any database needs `appeal db upgrade`. Changes nothing."""
+    from services.databases import DatabaseError, states
+
+    try:
+        found = asyncio.run(states(_settings(data_dir=data_dir)))
+    except (StartupError, DatabaseError) as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    for each in found:
+        typer.echo(str(each))
+    if not all(each.current for each in found):
+        raise typer.Exit(1)
+
+
+@db.command("revision")
+def db_revision(
+    service: Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICE_NAMES)}.")],
+    message: Annotated[str, typer.Argument(help="What the change is, a few words; also names the file.")],
+) -> None:
+    """For developers, in a source checkout: write the next migration of SERVICE.
+
+    Compares SERVICE's tables in the code with its migrations (on a scratch SQLite
+    database) and writes what differs into services/SERVICE/migrations/. Read the file
+    and adjust it: it is a draft, and must work on SQLite and PostgreSQL alike."""
+    from services.databases import new_revision
+    from shared.schema import SchemaError
+
+    try:
+        written = asyncio.run(new_revision(service, message))
+    except (SchemaError, ValueError) as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {written}")
 
 
 def main() -> None:

@@ -13,6 +13,9 @@ from services.simulator import Simulator
 from services.system import SERVICE_NAMES, System, build_system
 from shared.embedded import EmbeddedBroker
 from shared.logging import configure_logging
+from shared.schema import SchemaError, Upgrade
+from shared.schema import check as check_schema
+from shared.schema import upgrade as upgrade_schema
 from shared.settings import Settings, production_key_problem
 
 SUMMARY_EVERY_SECONDS = 5.0
@@ -66,6 +69,25 @@ def _http_server(system: System, port: int) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+async def upgrade_databases(system: System) -> list[Upgrade]:
+    """Every service's database to the revision this code needs, as `appeal dev` does
+    before it starts them."""
+    try:
+        return [await upgrade_schema(service.db) for service in system.services]
+    except SchemaError as error:
+        raise StartupError(str(error)) from None
+
+
+async def check_databases(system: System) -> None:
+    """Stop before serving, with the message that says to run `appeal db upgrade`,
+    rather than inside the HTTP server's startup."""
+    try:
+        for service in system.services:
+            await check_schema(service.db)
+    except SchemaError as error:
+        raise StartupError(str(error)) from None
+
+
 async def _wait_ready(system: System, server_task: asyncio.Task) -> None:
     while not all(s.ready() for s in system.services):
         if server_task.done():
@@ -85,6 +107,7 @@ async def run_dev(settings: Settings, *, simulate: float, out=sys.stdout) -> Non
         settings = settings.model_copy(update={"kafka_bootstrap": embedded.bootstrap})
     try:
         system = build_system(settings)
+        upgrades = await upgrade_databases(system)
         server = _http_server(system, settings.http_port)
         server_task = asyncio.create_task(server.serve())
         url = f"http://127.0.0.1:{settings.http_port}"
@@ -92,6 +115,9 @@ async def run_dev(settings: Settings, *, simulate: float, out=sys.stdout) -> Non
         print(f"  HTTP        {url}  (API docs {url}/docs)", file=out)
         print(f"  Kafka       {settings.kafka_bootstrap}" + (" (embedded, in memory)" if embedded else ""), file=out)
         print(f"  data dir    {settings.data_dir.resolve()}  (logs in {log_file.name})", file=out)
+        for upgrade in upgrades:
+            if upgrade.changed and upgrade.before is not None:  # existing data, not a first start
+                print(f"  upgraded    {upgrade}", file=out)
         print("  sign in     operator U100 · member M001 · supervisor U900 (password demo in the sample district)",
               file=out)
         await _wait_ready(system, server_task)
@@ -133,5 +159,6 @@ async def run_service(settings: Settings, name: str) -> None:
     configure_logging(settings.log_level)
     check_port_free(settings.http_port)
     system = build_system(settings, [name])
+    await check_databases(system)
     server = _http_server(system, settings.http_port)
     await server.serve()

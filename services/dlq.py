@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from shared import topics
@@ -66,7 +66,7 @@ async def read_letters(bootstrap: str, progress: Progress | None = None) -> list
         ends = await consumer.end_offsets(partitions)
         total = sum(ends[tp] - starts[tp] for tp in partitions)
         await consumer.seek_to_beginning(*partitions)
-        records = []
+        records: list[ConsumerRecord] = []
         while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
             batches = await consumer.getmany(*partitions, timeout_ms=FETCH_WAIT_MS)
             records.extend(r for batch in batches.values() for r in batch)

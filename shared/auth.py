@@ -12,7 +12,7 @@ import hmac
 import os
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 import jwt
 from fastapi import APIRouter, Depends, HTTPException, Request, status
@@ -20,12 +20,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, StrictStr, ValidationError
 
 from shared.clock import Clock, SystemClock
-from shared.district import District
-from shared.errors import Refused
+from shared.district import District, Role
+from shared.errors import Refused, refusals
 from shared.throttle import Scope
 from shared.throttle_http import Throttle, client_address
 
-Role = Literal["operator", "member", "supervisor", "command_center"]
 _SCRYPT = {"n": 2**12, "r": 8, "p": 1}
 
 
@@ -60,7 +59,7 @@ def verify_password(password: str, stored: str) -> bool:
 class UserDirectory:
     def __init__(self, district: District) -> None:
         self._users = {
-            person.id: (Identity(person.id, person.name, role, unit), hash_password(person.password))  # type: ignore[arg-type]
+            person.id: (Identity(person.id, person.name, role, unit), hash_password(person.password))
             for person, role, unit in district.people()
         }
         self._decoy = hash_password(os.urandom(16).hex())
@@ -172,9 +171,9 @@ class Auth:
 def login_router(directory: UserDirectory, tokens: TokenIssuer, throttle: Throttle) -> APIRouter:
     router = APIRouter(tags=["auth"])
 
-    @router.post("/api/auth/login", response_model=LoginResponse, responses={
-        401: {"description": "Unknown user or wrong password."},
-        429: {"description": "Too many failed sign-ins for this user or from this address; see Retry-After."}})
+    @router.post("/api/auth/login", response_model=LoginResponse, responses=refusals(
+        400, {401: "Unknown user or wrong password.",
+         429: "Too many failed sign-ins for this user or from this address; see Retry-After."}))
     async def login(body: LoginRequest, request: Request) -> LoginResponse:
         attempt = await throttle.attempt({Scope.LOGIN_USER: body.user_id, Scope.LOGIN_ADDRESS: client_address(request)})
         # scrypt takes tens of milliseconds of CPU: on the event loop it would stall every request.

@@ -3,8 +3,9 @@ subscriber defaults that commit after the work is durable, and dead-lettering.""
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
@@ -69,7 +70,8 @@ def make_broker(settings: Settings, service: str,
     quiet = logging.getLogger(f"appeal.faststream.{service}")
     quiet.setLevel(logging.WARNING)
     broker = KafkaBroker(
-        settings.kafka_bootstrap or "127.0.0.1:9092", client_id=f"appeal-{service}", acks="all", logger=quiet
+        settings.kafka_bootstrap or "127.0.0.1:9092", client_id=f"appeal-{service}", acks="all", logger=quiet,
+        parser=tolerant_headers,
     )
     dead_letters = DeadLetters(broker, service, registry)
     stuck = StuckPartitions(service, registry)
@@ -80,6 +82,21 @@ def make_broker(settings: Settings, service: str,
                                  "too big to park whole is cut to a prefix, with dlq_truncated: true and "
                                  "dlq_original_size.")
     return broker, dead_letters, stuck
+
+
+async def tolerant_headers(message: Any, parse: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream reads every header value as UTF-8 before any middleware runs, and a record
+    it cannot parse is neither handled nor dead-lettered but skipped. Header values are the
+    sender's business (outside systems write the inbound topics), so one that is not UTF-8
+    is read with replacement characters instead: the record reaches its handler and, if it
+    is bad, the dead-letter topic."""
+    try:
+        return await parse(message)
+    except UnicodeDecodeError:
+        records = message if isinstance(message, tuple | list) else (message,)
+        readable = tuple(dataclasses.replace(record, headers=[
+            (name, value.decode("utf-8", "replace").encode()) for name, value in record.headers]) for record in records)
+        return await parse(readable if isinstance(message, tuple | list) else readable[0])
 
 
 def declare_publications(broker: KafkaBroker, service: str, topic: str, schema: Any, description: str) -> None:

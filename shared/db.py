@@ -65,11 +65,15 @@ def service_url(base_url: str | None, data_dir: Path, service: str) -> str:
 
 
 class Database:
-    """One service's engine, its tables and a session factory."""
+    """One service's engine, its tables and a session factory. ``service`` names the
+    migration history (``shared.schema``) that builds the tables; without one,
+    ``create_tables`` creates them as they are defined."""
 
-    def __init__(self, url: str, tables: Sequence[Table], *, schema: str | None = None) -> None:
+    def __init__(self, url: str, tables: Sequence[Table], *, schema: str | None = None,
+                 service: str | None = None) -> None:
         self.url = url
         self.tables = list(tables)
+        self.service = service
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.schema = None if self.is_sqlite else schema
         options = {"schema_translate_map": {None: self.schema}} if self.schema else {}
@@ -86,10 +90,17 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def create_tables(self) -> None:
-        """Wait for the server (it may still be starting), then create what is missing.
+        """Wait for the server (it may still be starting), then bring the tables to what
+        this code needs: a service's by running its migrations (``shared.schema.upgrade``),
+        others by creating what is missing.
 
         Replicas starting together would race on ``CREATE SCHEMA``/``CREATE TABLE`` (even
         with IF NOT EXISTS, PostgreSQL's catalog rejects the second), so they take turns."""
+        if self.service is not None:
+            from shared.schema import upgrade  # imports this module
+
+            await upgrade(self)
+            return
         async for attempt in AsyncRetrying(
             stop=stop_after_delay(30), wait=wait_exponential(max=2), retry=retry_if_exception_type(OSError),
             reraise=True,

@@ -14,6 +14,9 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema, model_validator
+from pydantic_core import ErrorDetails
+
+Role = Literal["operator", "member", "supervisor", "command_center"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -24,7 +27,8 @@ def parse_duration(value: Any) -> timedelta:
         return value
     match = _DURATION.match(str(value))
     if not match:
-        raise ValueError(f"{value!r} is not a duration like 30s, 10m, 1h or 2d")
+        shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:40]}…"  # an error never echoes a megabyte
+        raise ValueError(f"{shown} is not a duration like 30s, 10m, 1h or 2d")
     try:
         return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
     except OverflowError:
@@ -141,7 +145,7 @@ class District(_Entry):
     def communities(self) -> list[Community]:
         return [c for s in self.streets for c in s.communities]
 
-    def people(self) -> Iterator[tuple[Person, str, str | None]]:
+    def people(self) -> Iterator[tuple[Person, Role, str | None]]:
         """Every user with their role and unit: a member's branch, a supervisor's street,
         the command center's district."""
         for person in self.operators:
@@ -213,11 +217,11 @@ def load_district(path: Path | None = None) -> District:
         raise DistrictError(f"district file {source}: {problems}") from None
 
 
-def _describe(raw: Any, error: dict[str, Any]) -> str:
+def _describe(raw: Any, error: ErrorDetails) -> str:
     location, node, label = "", raw, ""
     for part in error["loc"]:
         location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else str(part))
-        node = node[part] if isinstance(node, (dict, list)) and _has(node, part) else None
+        node = _child(node, part)
         if isinstance(node, dict):
             name = node.get("id") or node.get("code") or node.get("name")
             label = f" ({name})" if name else label
@@ -225,10 +229,13 @@ def _describe(raw: Any, error: dict[str, Any]) -> str:
     return f"{location}{label}: {message}" if location else message
 
 
-def _has(node: Any, part: Any) -> bool:
+def _child(node: Any, part: int | str) -> Any:
+    """What ``part`` names in a mapping or a list of the file; None where there is nothing."""
     if isinstance(node, dict):
-        return part in node
-    return isinstance(node, list) and isinstance(part, int) and part < len(node)
+        return node.get(part)
+    if isinstance(node, list) and isinstance(part, int) and part < len(node):
+        return node[part]
+    return None
 
 
 def _unique(what: str, values: list[str]) -> None:

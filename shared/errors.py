@@ -9,7 +9,7 @@ usable; a database that cannot be reached is a 503 with ``Retry-After`` instead.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -42,6 +43,40 @@ class Refused(Exception):
 
 def error_body(message: str, *, loc: Sequence[str | int] = (), kind: str = "refused") -> dict[str, Any]:
     return {"detail": [{"loc": list(loc), "msg": message, "type": kind}]}
+
+
+class Problem(BaseModel):
+    loc: list[str | int] = Field(description='The field at fault, e.g. ["body", "description"]; empty when none is.')
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """The one shape of every 4xx and 5xx answer."""
+
+    detail: list[Problem]
+
+
+REFUSALS = {
+    400: "The body is not UTF-8, or is JSON nested too deeply to read.",
+    401: "Not signed in, or the token is invalid, expired, or names someone the district file no longer has.",
+    403: "Signed in, but not as someone who may do this to this case.",
+    404: "No such case or task (here).",
+    409: "The case or task is not in a state that allows this.",
+    429: "Too many failed attempts; wait as long as Retry-After says.",
+}
+_RETRY_AFTER = {"Retry-After": {"description": "Whole seconds to wait.", "schema": {"type": "integer"},
+                                "required": True}}
+
+
+def refusals(*entries: int | Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for the refusals a route answers, all in the one error shape:
+    each entry a status code (described as in ``REFUSALS``) or ``{code: description}``."""
+    described: dict[int, str] = {}
+    for entry in entries:
+        described.update({entry: REFUSALS[entry]} if isinstance(entry, int) else entry)
+    return {code: {"model": ErrorBody, "description": text, **({"headers": _RETRY_AFTER} if code == 429 else {})}
+            for code, text in described.items()}
 
 
 def _refused(_request: Request, error: Exception) -> JSONResponse:

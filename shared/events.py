@@ -9,17 +9,19 @@ idempotency record catches the repeat.
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from shared import topics
+from shared.inputs import text_problem
 from shared.privacy import mask_phones_in_text
 
 EVENT_NAMESPACE = uuid.UUID("6f1f3a1e-8a2b-4c51-9a57-35e0d2a6c0de")
 
 Source = Literal["hotline", "grid"]
 Priority = Literal["normal", "urgent"]
+DispatchReason = Literal["initial", "returned", "expired", "reopened"]
 
 
 class SlaStage(StrEnum):
@@ -64,6 +66,16 @@ class CaseReport(BaseModel):
     )
     priority: Priority | None = Field(default=None, description="Taken from the category when absent.")
 
+    @field_validator("*")
+    @classmethod
+    def storable(cls, value: object) -> object:
+        """What no store can keep (NUL, lone surrogates) is refused here too, so a report on
+        the inbound topics is a dead letter on SQLite and PostgreSQL alike, as the form is a 422."""
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
 
 class InboundReport(CaseReport):
     """Value of ``appeal.inbound.hotline`` / ``appeal.inbound.grid``."""
@@ -83,6 +95,10 @@ class Envelope(BaseModel):
     occurred_at: datetime = Field(description="When the change was decided (UTC).")
     case_id: uuid.UUID = Field(description="The case; also the Kafka key.")
     correlation_id: uuid.UUID = Field(description="Shared by every event one report causes.")
+
+    if TYPE_CHECKING:
+        type: str
+        """Each event class declares its own: the Literal that tags it in a topic's union."""
 
 
 class CaseSummary(BaseModel):
@@ -114,7 +130,7 @@ class CaseDispatched(Envelope):
     branch_code: str
     community_code: str
     street_code: str
-    reason: Literal["initial", "returned", "expired", "reopened"]
+    reason: DispatchReason
     accept_deadline: datetime
     respond_deadline: datetime
     warn_at: float = Field(description="Fraction of each deadline at which to warn.")

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Response
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from faststream.specification import AsyncAPI, get_asyncapi_html
 
 from shared.auth import TokenIssuer, UserDirectory, login_router
@@ -43,7 +43,10 @@ def build_http_app(context: Context, services: Sequence[Service], *, tokens: Tok
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get("/readyz", tags=["ops"], responses={
+        200: {"description": "Every service in the process is consuming."},
+        503: {"description": "Not ready: which service is not, and any stuck partition or other problem.",
+              "content": {"application/json": {}}}})
     async def readyz() -> JSONResponse:
         states = {s.name: s.ready() for s in services}
         stuck = [partition for s in services for partition in s.stuck.current()]
@@ -63,7 +66,8 @@ def build_http_app(context: Context, services: Sequence[Service], *, tokens: Tok
     async def asyncapi_page() -> HTMLResponse:
         return HTMLResponse(get_asyncapi_html(asyncapi.to_specification()))
 
-    @app.get("/metrics", tags=["ops"])
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse,
+             responses={200: {"description": "Prometheus text exposition format."}})
     async def metrics() -> Response:
         return Response(exposition(context.registry), media_type=CONTENT_TYPE)
 

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from shared.clock import SystemClock
 from shared.db import Database
@@ -63,12 +63,13 @@ class UnitOfWork:
             yield tx
             if tx.emitted:
                 # One bulk insert of plain rows: ORM objects cost more than the events.
-                await session.execute(insert(OutboxMessage.__table__), [outbox_values(e) for e in tx.emitted])
+                await session.execute(insert(OutboxMessage.__table__),  # type: ignore[attr-defined]  # SQLModel declares no __table__
+                                      [outbox_values(e) for e in tx.emitted])
         if tx.emitted and self.relay is not None:
             self.relay.wake()
 
     async def _seen(self, session: AsyncSession, event_id: UUID) -> bool:
-        query = select(ProcessedEvent.event_id).where(
-            ProcessedEvent.consumer == self.consumer, ProcessedEvent.event_id == str(event_id)
+        query = select(col(ProcessedEvent.event_id)).where(
+            col(ProcessedEvent.consumer) == self.consumer, col(ProcessedEvent.event_id) == str(event_id)
         )
         return (await session.execute(query)).first() is not None

@@ -55,7 +55,14 @@ async def refuse_unstorable_input(request: Request) -> None:
     for name, value in request.query_params.multi_items():
         found.extend(problems(value, ("query", name)))
     if "json" in request.headers.get("content-type", "") and await request.body():
-        found.extend(problems(await request.json(), ("body",)))
+        try:
+            body = await request.json()
+        except (ValueError, RecursionError):
+            # Routes that take a body have FastAPI refuse bad JSON before this runs; the others
+            # (claim, resume, the GETs) would crash on it here.
+            found.append((("body",), "is not readable JSON (malformed, not UTF-8, or nested too deeply)"))
+        else:
+            found.extend(problems(body, ("body",)))
     if found:
         raise RequestValidationError(
             [{"loc": loc, "msg": message, "type": "value_error", "input": None} for loc, message in found])

@@ -3,14 +3,15 @@ consumer middleware, and no citizen phone number ever written in full."""
 
 import logging
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 from shared.privacy import mask_phones_in_text
 
 
-def _mask_phone_numbers(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _mask_phone_numbers(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     for key, value in event_dict.items():
         if isinstance(value, str):
             event_dict[key] = mask_phones_in_text(value)

@@ -22,16 +22,16 @@ def exposition(registry: CollectorRegistry) -> bytes:
 def dead_letter_counter(registry: CollectorRegistry) -> Counter:
     """One counter per registry, shared by every service living in it."""
     existing = registry._names_to_collectors.get("appeal_dead_letters_total")
-    if existing is not None:
-        return existing  # type: ignore[return-value]
+    if isinstance(existing, Counter):
+        return existing
     return Counter("appeal_dead_letters", "Messages parked on appeal.dlq.", ["service", "topic"], registry=registry)
 
 
 def redelivery_counter(registry: CollectorRegistry) -> Counter:
     """Messages sent back to be consumed again because handling and dead-lettering both failed."""
     existing = registry._names_to_collectors.get("appeal_redeliveries_total")
-    if existing is not None:
-        return existing  # type: ignore[return-value]
+    if isinstance(existing, Counter):
+        return existing
     return Counter("appeal_redeliveries", "Messages that failed and could not be parked, so they come back.",
                    ["service", "topic"], registry=registry)
 
@@ -65,8 +65,8 @@ class StuckConsumerGauge(Collector):
 def stuck_consumer_gauge(registry: CollectorRegistry) -> StuckConsumerGauge:
     """One gauge per registry; every service in it adds its stuck partitions."""
     existing = registry._names_to_collectors.get(StuckConsumerGauge.name)
-    if existing is not None:
-        return existing  # type: ignore[return-value]
+    if isinstance(existing, StuckConsumerGauge):
+        return existing
     gauge = StuckConsumerGauge()
     registry.register(gauge)
     return gauge

@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import BigInteger, Column, Integer, delete, func, select
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from shared.clock import SystemClock
 from shared.db import Database
@@ -42,9 +42,9 @@ class OutboxMessage(SQLModel, table=True):
 def outbox_values(event: Envelope) -> dict[str, Any]:
     """An outbox row's columns, for one bulk insert of a transaction's events."""
     return {
-        "topic": TOPIC_MAP.topic_for(event.type),  # type: ignore[attr-defined]
+        "topic": TOPIC_MAP.topic_for(event.type),
         "key": str(event.case_id),
-        "event_type": event.type,  # type: ignore[attr-defined]
+        "event_type": event.type,
         "event_id": str(event.event_id),
         "correlation_id": str(event.correlation_id),
         "payload": event.model_dump_json(),
@@ -102,12 +102,12 @@ class OutboxRelay:
                 # Replicas take turns: two relays publishing separate batches at once could
                 # put a case's later event on Kafka before its earlier one.
                 await self._db.hold_lock(session, "outbox")
-                query = select(OutboxMessage).order_by(OutboxMessage.id).limit(self._batch_size)  # type: ignore[arg-type]
+                query = select(OutboxMessage).order_by(col(OutboxMessage.id)).limit(self._batch_size)
                 rows = (await session.execute(query)).scalars().all()
                 if not rows:
                     return sent
                 await self._publish(rows)
-                await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows])))  # type: ignore[union-attr]
+                await session.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows])))
             sent += len(rows)
 
     async def pending(self) -> int:

@@ -47,8 +47,8 @@ class Context:
 def service_database(settings: Settings, name: str, tables: list, database_url: str | None = None) -> Database:
     """The service's own tables plus its outbox, processed-event record and failed-attempt counts."""
     url = service_url(database_url or settings.database_url, settings.data_dir, name)
-    return Database(url, [*tables, OutboxMessage.__table__, ProcessedEvent.__table__, FailedAttempts.__table__],
-                    schema=f"appeal_{name}")
+    shared_tables = [model.__table__ for model in (OutboxMessage, ProcessedEvent, FailedAttempts)]  # type: ignore[union-attr]  # SQLModel declares no __table__
+    return Database(url, [*tables, *shared_tables], schema=f"appeal_{name}", service=name)
 
 
 class OutboxPublisher:
@@ -100,7 +100,11 @@ class Service:
                    dead_letters=dead_letters, stuck=stuck)
 
     async def start(self, settings: Settings) -> None:
-        await self.db.create_tables()
+        """Refuses a database whose schema is not the one this code needs (``SchemaError``):
+        `appeal db upgrade`, or `appeal dev` by itself, brings it there."""
+        from shared.schema import check as check_schema  # Alembic weighs 9 MB: only serving processes pay it
+
+        await check_schema(self.db)
         await ensure_topics(settings.kafka_bootstrap or "127.0.0.1:9092", settings.kafka_partitions)
         await connect(self.broker)
         self._tasks = [asyncio.create_task(self._guard(w), name=f"{self.name}-worker")

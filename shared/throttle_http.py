@@ -144,7 +144,7 @@ def _throttled_counter(registry: CollectorRegistry) -> Counter:
     """One counter per registry, shared by every throttle living in it (`appeal dev`
     serves login and every service from one registry)."""
     existing = registry._names_to_collectors.get("appeal_throttled_total")
-    if existing is not None:
-        return existing  # type: ignore[return-value]
+    if isinstance(existing, Counter):
+        return existing
     return Counter("appeal_throttled", "Requests refused with 429 after too many failed attempts, by what was "
                    "blocked.", ["scope"], registry=registry)

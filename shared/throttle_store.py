@@ -7,7 +7,7 @@ Keys arrive already hashed: no user id, case id or client address is stored in t
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import Table, delete, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
@@ -28,7 +28,7 @@ class FailedAttempts(SQLModel, table=True):
     blocked: bool = False
 
 
-_TABLE = FailedAttempts.__table__
+_TABLE: Table = FailedAttempts.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 _COLUMNS = _TABLE.c
 
 

@@ -159,7 +159,9 @@ class SqliteTimers:
 
     @classmethod
     async def open(cls, db: Database) -> "SqliteTimers":
-        connection = await aiosqlite.connect(make_url(db.url).database, timeout=30)
+        path = make_url(db.url).database
+        assert path, "the bench runs SQLite on a file"
+        connection = await aiosqlite.connect(path, timeout=30)
         await connection.execute("PRAGMA busy_timeout=30000")
         return cls(connection)
 
@@ -179,18 +181,20 @@ class SqliteTimers:
         return _firing([(_sqlite_time(due), _sqlite_time(fired) if fired else None) for due, fired in rows])
 
     async def fired_count(self, branch: str) -> int:
-        async with self.connection.execute(
-                "SELECT count(*) FROM sla_timer WHERE branch_code = ? AND fired_at IS NOT NULL", (branch,)) as cursor:
-            (count,) = await cursor.fetchone()  # type: ignore[misc]
-        return count
+        return await self._count("SELECT count(*) FROM sla_timer WHERE branch_code = ? AND fired_at IS NOT NULL",
+                                 branch)
 
     async def outbox(self) -> tuple[int, int]:
-        async with self.connection.execute("SELECT count(*) FROM outbox") as cursor:
-            (total,) = await cursor.fetchone()  # type: ignore[misc]
-        async with self.connection.execute(
-                "SELECT count(*) FROM (SELECT event_id FROM outbox GROUP BY event_id HAVING count(*) > 1)") as cursor:
-            (repeated,) = await cursor.fetchone()  # type: ignore[misc]
+        total = await self._count("SELECT count(*) FROM outbox")
+        repeated = await self._count(
+            "SELECT count(*) FROM (SELECT event_id FROM outbox GROUP BY event_id HAVING count(*) > 1)")
         return total, repeated
+
+    async def _count(self, query: str, *parameters: str) -> int:
+        async with self.connection.execute(query, parameters) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None, "count(*) returns one row"
+        return row[0]
 
     async def close(self) -> None:
         await self.connection.close()
@@ -237,11 +241,12 @@ async def run_loop(database_url: str, expect: int, timeout: float, while_running
         sys.executable, "-m", "services.bench.sla_worker", "--database-url", database_url,
         "--expect", str(expect), "--timeout", str(timeout), stdout=asyncio.subprocess.PIPE)
     try:
-        ready = await asyncio.wait_for(child.stdout.readline(), CHILD_START_SECONDS)  # type: ignore[union-attr]
+        assert child.stdout is not None, "stdout=PIPE"
+        ready = await asyncio.wait_for(child.stdout.readline(), CHILD_START_SECONDS)
         if not ready:
             raise RuntimeError("the firing loop process exited before it was ready")
         await while_running()
-        report = await asyncio.wait_for(child.stdout.readline(), timeout + 30)  # type: ignore[union-attr]
+        report = await asyncio.wait_for(child.stdout.readline(), timeout + 30)
         await child.wait()
     finally:
         if child.returncode is None:

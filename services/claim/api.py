@@ -12,7 +12,7 @@ from services.claim.suspension import suspension_left
 from services.claim.tasks import ACTIVE, Move, SlaMark, TaskStatus
 from shared.auth import Identity
 from shared.district import Duration
-from shared.errors import Refused
+from shared.errors import Refused, refusals
 from shared.events import CaseSummary, FreeText
 from shared.runtime import Context
 
@@ -37,10 +37,11 @@ class TaskView(BaseModel):
     @classmethod
     def of(cls, task: store.Task) -> "TaskView":
         return cls(case_id=task.case_id, generation=task.generation, branch_code=task.branch_code,
-                   status=task.status, member_id=task.member_id, case=task.case_summary,
+                   status=TaskStatus(task.status), member_id=task.member_id, case=task.case_summary,
                    dispatched_at=task.dispatched_at, accept_deadline=task.accept_deadline,
                    respond_deadline=task.respond_deadline, claimed_at=task.claimed_at,
-                   responded_at=task.responded_at, warning=task.warning,
+                   responded_at=task.responded_at,
+                   warning=None if task.warning is None else SlaMark(task.warning),
                    suspended_until=task.suspended_until,
                    suspension_left_seconds=suspension_left(task).total_seconds())
 
@@ -60,12 +61,17 @@ class SuspendBody(BaseModel):
                                         "district's suspend_limit.")
 
 
+MOVE_REFUSALS = (401, {403: "Only members of the task's branch (for most moves, only its holder)."},
+                 {404: "No such task."})
+
+
 def build_router(tasks: TaskBoard, context: Context) -> APIRouter:
     router = APIRouter(tags=["tasks"])
     member = Annotated[Identity, Depends(context.auth.require("member"))]
     viewer = Annotated[Identity, Depends(context.auth.require("member", "supervisor", "command_center"))]
 
-    @router.get("/api/branches/{branch_code}/tasks", response_model=list[TaskView])
+    @router.get("/api/branches/{branch_code}/tasks", response_model=list[TaskView], responses=refusals(
+        401, {403: "Not a member of that branch, nor a supervisor of its street, nor the command center."}))
     async def branch_tasks(
         branch_code: str, who: viewer,
         status: Annotated[TaskStatus | None, Query(description="All active tasks when absent.")] = None,
@@ -83,31 +89,34 @@ def build_router(tasks: TaskBoard, context: Context) -> APIRouter:
         return TaskView.of(await tasks.perform(move, case_id, who, text, length))
 
     @router.post("/api/tasks/{case_id}/claim", response_model=TaskView,
-                 responses={409: {"description": "Someone else holds the task, or it is no longer open."}})
+                 responses=refusals(*MOVE_REFUSALS, {409: "Someone else holds the task, or it is no longer open."}))
     async def claim(case_id: str, who: member) -> TaskView:
         return await act(CLAIM, case_id, who, None)
 
-    @router.post("/api/tasks/{case_id}/respond", response_model=TaskView)
+    @router.post("/api/tasks/{case_id}/respond", response_model=TaskView,
+                 responses=refusals(400, *MOVE_REFUSALS, 409))
     async def respond(case_id: str, body: NoteBody, who: member) -> TaskView:
         return await act(RESPOND, case_id, who, body.note)
 
-    @router.post("/api/tasks/{case_id}/resolve", response_model=TaskView)
+    @router.post("/api/tasks/{case_id}/resolve", response_model=TaskView,
+                 responses=refusals(400, *MOVE_REFUSALS, 409))
     async def resolve(case_id: str, body: NoteBody, who: member) -> TaskView:
         return await act(RESOLVE, case_id, who, body.note)
 
-    @router.post("/api/tasks/{case_id}/return", response_model=TaskView)
+    @router.post("/api/tasks/{case_id}/return", response_model=TaskView,
+                 responses=refusals(400, *MOVE_REFUSALS, 409))
     async def give_back(case_id: str, body: ReturnBody, who: member) -> TaskView:
         return await act(RETURN, case_id, who, body.reason)
 
     @router.post("/api/tasks/{case_id}/suspend", response_model=TaskView,
-                 responses={409: {"description": "Not the holder's claimed task, already suspended, or the "
-                                                 "respond deadline has passed."}})
+                 responses=refusals(400, *MOVE_REFUSALS, {409: "Not the holder's claimed task, already suspended, or "
+                                                               "the respond deadline has passed."}))
     async def suspend(case_id: str, body: SuspendBody, who: member) -> TaskView:
         """Stop the respond clock while the citizen cannot be reached (挂起)."""
         return await act(SUSPEND, case_id, who, body.reason, body.limit)
 
     @router.post("/api/tasks/{case_id}/resume", response_model=TaskView,
-                 responses={409: {"description": "The clock is not suspended."}})
+                 responses=refusals(*MOVE_REFUSALS, {409: "The clock is not suspended."}))
     async def resume(case_id: str, who: member) -> TaskView:
         """Restart the respond clock; the unused part of the suspension is given back."""
         return await act(RESUME, case_id, who, None)

@@ -5,6 +5,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlmodel import col
+
 from services.claim import store, suspension
 from services.claim.metrics import ClaimMetrics
 from services.claim.tasks import CLAIM, RESOLVE, RESPOND, RESUME, RETURN, SUSPEND, Move, TaskStatus, check
@@ -47,7 +49,7 @@ class TaskBoard:
                 # Made from the row as read, before the UPDATE refreshes it in the session.
                 event = self._event(move, task, who, now, text, values)
                 # A clock move computed the deadline from the row it read: insist on that row.
-                fence = [store.Task.revision == task.revision] if move in CLOCK_MOVES else []
+                fence = [col(store.Task.revision) == task.revision] if move in CLOCK_MOVES else []
                 if not await store.move(tx.session, task, move.from_statuses, values, holder=holder, where=fence):
                     raise Refused(409, "someone else changed this task first")
                 tx.emit(event)
@@ -84,17 +86,19 @@ class TaskBoard:
         case_id = uuid.UUID(task.case_id)
         # Suspensions repeat within a generation; the count tells them apart.
         kind = f"{move.name}#{values.get('suspensions', task.suspensions)}" if move in CLOCK_MOVES else move.name
-        common = {"case_id": case_id, "correlation_id": uuid.UUID(task.correlation_id), "occurred_at": now,
-                  "generation": task.generation, "branch_code": task.branch_code, "member_id": who.user_id,
-                  "event_id": event_id_for(case_id, kind, task.generation)}
+        common: dict[str, Any] = {
+            "case_id": case_id, "correlation_id": uuid.UUID(task.correlation_id), "occurred_at": now,
+            "generation": task.generation, "branch_code": task.branch_code, "member_id": who.user_id,
+            "event_id": event_id_for(case_id, kind, task.generation)}
         if move is SUSPEND:
             length = values["suspended_until"] - now
             return TaskSuspended(reason=text or "", until=values["suspended_until"],
                                  suspended_seconds=length.total_seconds(),
                                  respond_deadline=values["respond_deadline"], **common)
         if move is RESUME:
-            unused = task.suspended_until - now  # type: ignore[operator]
-            return TaskResumed(suspended_seconds=(now - task.suspended_at).total_seconds(),  # type: ignore[operator]
+            assert task.suspended_at is not None and task.suspended_until is not None, "resume() found it suspended"
+            unused = task.suspended_until - now
+            return TaskResumed(suspended_seconds=(now - task.suspended_at).total_seconds(),
                                unused_seconds=unused.total_seconds(), respond_deadline=values["respond_deadline"],
                                **common)
         since_dispatch = (now - task.dispatched_at).total_seconds()

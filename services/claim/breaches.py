@@ -10,9 +10,11 @@ a suspension that committed first moved it past the one the timer fired for.
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from services.claim import store
 from services.claim.tasks import PENDING_STATUS, SlaMark, TaskStatus
@@ -36,12 +38,12 @@ async def confirm_breach(session: AsyncSession, task: store.Task, due: SlaDeadli
         changes["status"] = TaskStatus.EXPIRED
     # A deadline that a suspension has since moved later is not the task's deadline any more.
     still_due = [store.deadline_column(due.stage) <= due.deadline,
-                 or_(store.Task.warning.is_(None), store.Task.warning != mark)]
+                 or_(col(store.Task.warning).is_(None), col(store.Task.warning) != mark)]
     if not await store.move(session, task, (PENDING_STATUS[due.stage],), changes, where=still_due):
         return None
     case_id = uuid.UUID(task.case_id)
-    common = {"case_id": case_id, "correlation_id": uuid.UUID(task.correlation_id), "occurred_at": now,
-              "generation": task.generation, "branch_code": task.branch_code or ""}
+    common: dict[str, Any] = {"case_id": case_id, "correlation_id": uuid.UUID(task.correlation_id), "occurred_at": now,
+                              "generation": task.generation, "branch_code": task.branch_code or ""}
     events: list[Envelope] = [SlaBreached(event_id=event_id_for(case_id, mark, task.generation),
                                           stage=due.stage, deadline=due.deadline, **common)]
     if due.stage == SlaStage.ACCEPT:

@@ -3,6 +3,7 @@ with a notice to its supervisors); SLA warnings mark them; a deadline reached be
 breach only if the task has not met it first."""
 
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from faststream.kafka import KafkaBroker
@@ -99,11 +100,13 @@ def street_queue_notice(event: CaseEscalated, task: store.Task | None) -> Superv
         reason="street_queue", escalation_reason=event.reason)
 
 
-async def _replace(session: AsyncSession, task: store.Task | None, event: DispatchEvent, fields: dict) -> None:
-    common = {"generation": event.generation, "street_code": event.street_code, "member_id": None,
-              "summary": event.summary.model_dump_json(), "dispatched_at": event.occurred_at, "claimed_at": None,
-              "responded_at": None, "resolved_at": None, "note": None, "warning": None, "suspended_at": None,
-              "suspended_until": None, "suspensions": 0, "suspend_used_seconds": 0.0}
+async def _replace(session: AsyncSession, task: store.Task | None, event: DispatchEvent,
+                   fields: dict[str, Any]) -> None:
+    common: dict[str, Any] = {"generation": event.generation, "street_code": event.street_code, "member_id": None,
+                              "summary": event.summary.model_dump_json(), "dispatched_at": event.occurred_at,
+                              "claimed_at": None, "responded_at": None, "resolved_at": None, "note": None,
+                              "warning": None, "suspended_at": None, "suspended_until": None, "suspensions": 0,
+                              "suspend_used_seconds": 0.0}
     if task is None:
         session.add(store.Task(case_id=str(event.case_id), correlation_id=str(event.correlation_id),
                                **common, **fields))

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import Mapped
+from sqlmodel import Field, SQLModel, col
 
 from shared.events import CaseSummary, SlaStage
 
@@ -45,14 +46,16 @@ class Task(SQLModel, table=True):
         return self.accept_deadline if stage == SlaStage.ACCEPT else self.respond_deadline
 
     def move_deadline(self, stage: SlaStage, by: timedelta) -> None:
+        deadline = self.deadline(stage)
+        assert deadline is not None, "only a dispatched task's deadlines are extended"
         if stage == SlaStage.ACCEPT:
-            self.accept_deadline = self.accept_deadline + by  # type: ignore[operator]
+            self.accept_deadline = deadline + by
         else:
-            self.respond_deadline = self.respond_deadline + by  # type: ignore[operator]
+            self.respond_deadline = deadline + by
 
 
-def deadline_column(stage: SlaStage) -> Any:
-    return Task.accept_deadline if stage == SlaStage.ACCEPT else Task.respond_deadline
+def deadline_column(stage: SlaStage) -> Mapped[datetime | None]:
+    return col(Task.accept_deadline) if stage == SlaStage.ACCEPT else col(Task.respond_deadline)
 
 
 class EarlyExtension(SQLModel, table=True):
@@ -67,7 +70,7 @@ class EarlyExtension(SQLModel, table=True):
     seconds: float = 0.0
 
 
-TABLES = [Task.__table__, EarlyExtension.__table__]
+TABLES = [Task.__table__, EarlyExtension.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
 
 
 async def remember_extension(session: AsyncSession, case_id: str, generation: int, stage: str,
@@ -81,7 +84,7 @@ async def remember_extension(session: AsyncSession, case_id: str, generation: in
 
 async def take_early_extensions(session: AsyncSession, case_id: str, generation: int) -> dict[str, timedelta]:
     rows = (await session.execute(select(EarlyExtension).where(
-        EarlyExtension.case_id == case_id, EarlyExtension.generation == generation))).scalars().all()
+        col(EarlyExtension.case_id) == case_id, col(EarlyExtension.generation) == generation))).scalars().all()
     for early in rows:
         await session.delete(early)
     return {early.stage: timedelta(seconds=early.seconds) for early in rows}
@@ -94,10 +97,10 @@ async def find(session: AsyncSession, case_id: str, *, lock: bool = False) -> Ta
 
 async def board(session: AsyncSession, unit: str, statuses: tuple[str, ...]) -> list[Task]:
     """A branch's tasks, or, for a street code, the street's queue of escalated cases."""
-    in_unit = or_(Task.branch_code == unit, and_(Task.branch_code.is_(None), Task.street_code == unit))  # type: ignore[union-attr]
+    branch_code = col(Task.branch_code)
+    in_unit = or_(branch_code == unit, and_(branch_code.is_(None), col(Task.street_code) == unit))
     rows = await session.execute(
-        select(Task).where(in_unit, Task.status.in_(statuses))  # type: ignore[attr-defined]
-        .order_by(Task.dispatched_at)
+        select(Task).where(in_unit, col(Task.status).in_(statuses)).order_by(col(Task.dispatched_at))
     )
     return list(rows.scalars())
 
@@ -106,9 +109,9 @@ async def move(session: AsyncSession, task: Task, from_statuses: tuple[str, ...]
                holder: str | None = None, where: Sequence[ColumnElement[bool]] = ()) -> bool:
     """Apply a transition only if the row is still as it was read: the winner of a race
     changes one row, every loser changes none."""
-    condition = [Task.case_id == task.case_id, Task.generation == task.generation,
-                 Task.status.in_(from_statuses), *where]  # type: ignore[attr-defined]
+    condition = [col(Task.case_id) == task.case_id, col(Task.generation) == task.generation,
+                 col(Task.status).in_(from_statuses), *where]
     if holder is not None:
-        condition.append(Task.member_id == holder)
-    result = await session.execute(update(Task).where(*condition).values(**values, revision=Task.revision + 1))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+        condition.append(col(Task.member_id) == holder)
+    result = await session.execute(update(Task).where(*condition).values(**values, revision=col(Task.revision) + 1))
+    return result.rowcount == 1  # type: ignore[attr-defined]  # SQLAlchemy types Result; an UPDATE gives a CursorResult

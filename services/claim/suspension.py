@@ -14,8 +14,14 @@ from services.claim.tasks import SlaMark
 from shared.errors import Refused
 
 
+def suspension_end(task: Task, now: datetime) -> datetime | None:
+    """When the running suspension ends; None while the respond clock runs."""
+    until = task.suspended_until
+    return until if until is not None and until > now else None
+
+
 def is_suspended(task: Task, now: datetime) -> bool:
-    return task.suspended_until is not None and task.suspended_until > now
+    return suspension_end(task, now) is not None
 
 
 def suspension_left(task: Task) -> timedelta:
@@ -24,8 +30,8 @@ def suspension_left(task: Task) -> timedelta:
 
 def suspend(task: Task, now: datetime, length: timedelta) -> dict[str, Any]:
     """The task's changes for a suspension of ``length`` from ``now``."""
-    if is_suspended(task, now):
-        raise Refused(409, f"the clock is already suspended until {task.suspended_until.isoformat()}")
+    if (until := suspension_end(task, now)) is not None:
+        raise Refused(409, f"the clock is already suspended until {until.isoformat()}")
     deadline = task.respond_deadline
     if deadline is None or task.warning == SlaMark.RESPOND_BREACHED or now >= deadline:
         raise Refused(409, "the respond deadline has already passed")
@@ -42,11 +48,13 @@ def suspend(task: Task, now: datetime, length: timedelta) -> dict[str, Any]:
 
 def resume(task: Task, now: datetime) -> dict[str, Any]:
     """The task's changes for restarting the clock at ``now``; the unused part is given back."""
-    if not is_suspended(task, now):
+    until = suspension_end(task, now)
+    if until is None:
         raise Refused(409, "the clock is not suspended")
-    unused = task.suspended_until - now  # type: ignore[operator]
+    assert task.respond_deadline is not None, "suspend() refuses a task without a respond deadline"
+    unused = until - now
     return {"suspended_until": now, "suspend_used_seconds": task.suspend_used_seconds - unused.total_seconds(),
-            "respond_deadline": task.respond_deadline - unused}  # type: ignore[operator]
+            "respond_deadline": task.respond_deadline - unused}
 
 
 def _duration(span: timedelta) -> str:

@@ -2,32 +2,32 @@
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from services.dispatch.deadlines import deadlines_for
 from services.dispatch.routing import Target
 from services.dispatch.store import ACTIVE, Assignment
-from shared.events import CaseDispatched, CaseEscalated, Envelope, event_id_for
+from shared.events import CaseDispatched, CaseEscalated, DispatchReason, event_id_for
 
 
-def next_generation(assignment: Assignment, target: Target, reason: str, now: datetime) -> Envelope:
+def next_generation(assignment: Assignment, target: Target, reason: DispatchReason,
+                    now: datetime) -> CaseDispatched | CaseEscalated:
     """A branch dispatch takes its deadlines from the escalation frozen on the case."""
     assignment.generation += 1
     assignment.street_code = target.street_code
     assignment.branch_code = target.branch_code
     assignment.updated_at = now
     case_id = uuid.UUID(assignment.case_id)
-    common = {"case_id": case_id, "correlation_id": uuid.UUID(assignment.correlation_id), "occurred_at": now,
-              "generation": assignment.generation}
+    common: dict[str, Any] = {"case_id": case_id, "correlation_id": uuid.UUID(assignment.correlation_id),
+                              "occurred_at": now, "generation": assignment.generation}
     summary = assignment.case_summary
     if target.is_street_queue:
         assignment.state = "escalated"
         return CaseEscalated(event_id=event_id_for(case_id, "escalated", assignment.generation),
                              street_code=target.street_code, reason=reason, summary=summary, **common)
     assignment.state = ACTIVE
-    escalation = assignment.frozen_escalation
-    if escalation is None:
-        raise ValueError(f"case {assignment.case_id} has no escalation frozen for its dispatch")
-    deadlines = deadlines_for(escalation, now)
+    assert target.branch_code is not None and target.community_code is not None, "a branch target names both"
+    deadlines = deadlines_for(assignment.escalation_in_force(), now)
     return CaseDispatched(
         event_id=event_id_for(case_id, "dispatched", assignment.generation), branch_code=target.branch_code,
         community_code=target.community_code, street_code=target.street_code, reason=reason,

@@ -9,6 +9,7 @@ restarts, never changes a case in flight.
 from pydantic import BaseModel, ConfigDict
 
 from shared.district import District
+from shared.events import Priority
 
 
 class Escalation(BaseModel):
@@ -24,9 +25,9 @@ class Escalation(BaseModel):
     suspend_limit_seconds: float
 
 
-def escalation_for(street_code: str, priority: str, district: District) -> Escalation:
+def escalation_for(street_code: str, priority: Priority, district: District) -> Escalation:
     street = district.street_by_code[street_code]
-    policy = district.sla[priority]  # type: ignore[index]
+    policy = district.sla[priority]
     return Escalation(
         street_code=street_code, branches=tuple((c.branch.code, c.code) for c in street.communities),
         loops=district.escalation_loops, accept_seconds=policy.accept.total_seconds(),

@@ -14,10 +14,11 @@ from shared.broker import consumer_options, declare_publications
 from shared.events import (
     CaseClosed,
     CaseDispatched,
+    CaseEscalated,
     CaseRegistered,
     CaseReopened,
     DispatchEvent,
-    Envelope,
+    DispatchReason,
     FeedbackEvent,
     TaskEvent,
     TaskExpired,
@@ -36,16 +37,17 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: D
                          "A case went to a branch (new generation) or to the street queue.")
     district, clock = context.district, context.clock
 
-    def sent(event: Envelope) -> None:
+    def sent(event: CaseDispatched | CaseEscalated) -> None:
         if isinstance(event, CaseDispatched):
             metrics.dispatched.labels(event.branch_code).inc()
             log.info("case_dispatched", case_id=str(event.case_id), branch=event.branch_code,
                      generation=event.generation, reason=event.reason)
         else:
-            metrics.escalated.labels(event.street_code).inc()  # type: ignore[attr-defined]
-            log.info("case_escalated", case_id=str(event.case_id), street=event.street_code)  # type: ignore[attr-defined]
+            metrics.escalated.labels(event.street_code).inc()
+            log.info("case_escalated", case_id=str(event.case_id), street=event.street_code)
 
-    async def route(tx: Transaction, assignment: Assignment, target: routing.Target, reason: str) -> Envelope:
+    async def route(tx: Transaction, assignment: Assignment, target: routing.Target,
+                    reason: DispatchReason) -> CaseDispatched | CaseEscalated:
         if reason != "expired" and not target.is_street_queue:
             assignment.freeze(escalation_for(target.street_code, assignment.case_summary.priority, district))
         event = next_generation(assignment, target, reason, clock.now())
@@ -83,7 +85,7 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: D
             else:
                 assignment.hops += 1
                 target = routing.after_expiry(event.branch_code, assignment.refused, assignment.hops,
-                                              assignment.frozen_escalation)
+                                              assignment.escalation_in_force())
                 out = await route(tx, assignment, target, "expired")
         sent(out)
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from services.dispatch.escalation import Escalation
 from shared.events import CaseSummary
@@ -41,11 +41,18 @@ class Assignment(SQLModel, table=True):
     def frozen_escalation(self) -> Escalation | None:
         return Escalation.model_validate_json(self.escalation) if self.escalation else None
 
+    def escalation_in_force(self) -> Escalation:
+        """The frozen escalation a branch dispatch takes its deadlines and next branches from."""
+        escalation = self.frozen_escalation
+        if escalation is None:
+            raise ValueError(f"case {self.case_id} has no escalation frozen for its dispatch")
+        return escalation
+
     def freeze(self, escalation: Escalation) -> None:
         self.escalation = escalation.model_dump_json()
 
 
-TABLES = [Assignment.__table__]
+TABLES = [Assignment.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
 ACTIVE = "active"
 
 
@@ -55,6 +62,7 @@ async def find(session: AsyncSession, case_id: str) -> Assignment | None:
 
 async def branch_load(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(
-        select(Assignment.branch_code, func.count()).where(Assignment.state == ACTIVE).group_by(Assignment.branch_code)
+        select(col(Assignment.branch_code), func.count())
+        .where(col(Assignment.state) == ACTIVE).group_by(col(Assignment.branch_code))
     )
     return {branch: count for branch, count in rows.all() if branch}

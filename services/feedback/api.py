@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from services.feedback import ratings
 from services.feedback.metrics import FeedbackMetrics
 from shared.auth import Identity
+from shared.errors import refusals
 from shared.events import FreeText
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
@@ -38,9 +39,9 @@ def build_router(uow: UnitOfWork, context: Context, metrics: FeedbackMetrics) ->
     code_attempts = tracking_code_attempts(uow.db, context)
 
     @router.post("/api/cases/{case_id}/feedback", response_model=FeedbackOutcome, dependencies=[code_attempts],
-                 responses={403: {"description": "Wrong tracking code."},
-                            409: {"description": "Not resolved yet, or already rated."},
-                            429: {"description": "Too many wrong codes for this case or from this address."}})
+                 responses=refusals(400, {403: "Wrong tracking code.", 404: "No such case.",
+                                     409: "Not resolved yet, or already rated.",
+                                     429: "Too many wrong codes for this case or from this address."}))
     async def give_feedback(case_id: str, body: FeedbackBody) -> FeedbackOutcome:
         verdict = ratings.CitizenVerdict(rating=body.rating, resolved=body.resolved, comment=body.comment)
         async with uow.begin() as tx:
@@ -50,7 +51,8 @@ def build_router(uow: UnitOfWork, context: Context, metrics: FeedbackMetrics) ->
                                status="closed" if rated.satisfied else "reopened")
 
     @router.post("/api/cases/{case_id}/evaluation", status_code=201,
-                 responses={409: {"description": "Already evaluated, or not yet resolved."}})
+                 responses=refusals(400, 401, {403: "Only the member who resolved the case evaluates it.",
+                                          404: "No such case.", 409: "Already evaluated, or not yet resolved."}))
     async def evaluate(case_id: str, body: EvaluationBody,
                        who: Annotated[Identity, Depends(context.auth.require("member"))]) -> dict[str, str]:
         async with uow.begin() as tx:

@@ -5,8 +5,10 @@ import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from services.feedback.rating import is_satisfied
 from services.feedback.store import CitizenRating, MemberEvaluation, RatableCase
@@ -47,8 +49,8 @@ async def rate(tx: Transaction, case_id: str, tracking_code: str, verdict: Citiz
                                  comment=verdict.comment, at=now))
     case.state = "closed" if satisfied else "reopened"
     cid = uuid.UUID(case_id)
-    common = {"case_id": cid, "correlation_id": uuid.UUID(case.correlation_id), "occurred_at": now,
-              "generation": case.generation}
+    common: dict[str, Any] = {"case_id": cid, "correlation_id": uuid.UUID(case.correlation_id), "occurred_at": now,
+                              "generation": case.generation}
     tx.emit(FeedbackRecorded(event_id=event_id_for(cid, "feedback", case.generation), branch_code=branch_code,
                              rating=verdict.rating, resolved=verdict.resolved, satisfied=satisfied,
                              comment=verdict.comment, **common))
@@ -68,8 +70,8 @@ async def evaluate(tx: Transaction, case_id: str, who: Identity, rating: int, co
         raise Refused(404, "no such case")
     if case.member_id != who.user_id:
         raise Refused(403, "only the member who resolved the case evaluates it")
-    done = await tx.session.execute(select(MemberEvaluation.id).where(
-        MemberEvaluation.case_id == case_id, MemberEvaluation.generation == case.generation))
+    done = await tx.session.execute(select(col(MemberEvaluation.id)).where(
+        col(MemberEvaluation.case_id) == case_id, col(MemberEvaluation.generation) == case.generation))
     if done.first() is not None:
         raise Refused(409, "this case has already been evaluated")
     tx.session.add(MemberEvaluation(case_id=case_id, generation=case.generation, member_id=who.user_id,

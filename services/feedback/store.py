@@ -47,4 +47,4 @@ class MemberEvaluation(SQLModel, table=True):
     at: datetime
 
 
-TABLES = [RatableCase.__table__, CitizenRating.__table__, MemberEvaluation.__table__]
+TABLES = [RatableCase.__table__, CitizenRating.__table__, MemberEvaluation.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__

@@ -18,7 +18,7 @@ from services.intake.registration import register
 from services.intake.store import Case, TimelineEntry, find_case, list_cases, timeline
 from shared.auth import Identity
 from shared.district import District
-from shared.errors import Refused
+from shared.errors import Refused, refusals
 from shared.events import CaseReport
 from shared.idempotency import UnitOfWork
 from shared.privacy import mask_phone, mask_phones_in_text, tracking_hash
@@ -100,7 +100,8 @@ def build_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics) -> A
     code_attempts = tracking_code_attempts(uow.db, context, given_in_query="tracking_code")
 
     @router.post("/api/cases", status_code=status.HTTP_201_CREATED, response_model=CaseCreated,
-                 responses={200: {"model": CaseCreated, "description": "Same external_id seen before: that case."}})
+                 responses={200: {"model": CaseCreated, "description": "Same external_id seen before: that case."},
+                            **refusals(400, 401, {403: "Only operators register cases."})})
     async def create_case(body: CaseSubmission, _who: Annotated[Identity, Depends(auth.require("operator"))]) -> Any:
         report = CaseReport.model_validate(body.model_dump(exclude={"external_id"}))
         try:
@@ -114,7 +115,8 @@ def build_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics) -> A
         created = CaseCreated(case_id=case.case_id, case_no=case.case_no or "", tracking_code=case.tracking_code)
         return created if outcome.created else JSONResponse(created.model_dump(), status_code=200)
 
-    @router.get("/api/cases", response_model=CasePage)
+    @router.get("/api/cases", response_model=CasePage,
+                responses=refusals(401, {403: "Only operators, supervisors and the command center list cases."}))
     async def get_cases(
         who: Annotated[Identity, staff],
         status_: Annotated[str | None, Query(alias="status", description=f"One of {', '.join(STATUSES)}")] = None,
@@ -133,7 +135,8 @@ def build_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics) -> A
                         page=page, page_size=page_size)
 
     @router.get("/api/cases/{case_id}", response_model=CaseDetail | PublicCase, dependencies=[code_attempts],
-                responses={429: {"description": "Too many wrong tracking codes for this case or from this address."}})
+                responses=refusals(401, 403, 404, {429: "Too many wrong tracking codes for this case or from this "
+                                                        "address; see Retry-After."}))
     async def get_case(
         case_id: str,
         who: Annotated[Identity | None, Depends(auth.optional())],

@@ -61,7 +61,7 @@ def apply(state: CaseState, event: Envelope) -> CaseState:
     if generation > state.generation:
         state.member_id = state.suspended_until = None
     _take_facts(state, event)
-    kind = event.type  # type: ignore[attr-defined]
+    kind = event.type
     if kind in STATUS_RANK:
         status, rank = STATUS_RANK[kind]
         if (generation, rank) > (state.generation, state.rank):

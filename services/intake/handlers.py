@@ -1,6 +1,9 @@
 """Intake's subscribers: reports from the hotline and grid topics, and every case event
 for the case timeline."""
 
+import json
+from typing import Any
+
 import structlog
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
@@ -17,13 +20,22 @@ from shared.runtime import Context
 log = structlog.get_logger()
 
 
+def report_json(message: KafkaMessage) -> Any:
+    """An inbound value is JSON, whatever content-type header its sender put on it (FastStream
+    would hand a ``text/plain`` report over as a string, which no report validates from)."""
+    try:
+        return json.loads(message.body)
+    except RecursionError:
+        raise ValueError("the report is JSON nested too deeply to read") from None
+
+
 def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: IntakeMetrics,
               dead_letters: DeadLetters) -> None:
     options = consumer_options(context.settings, "appeal-intake")
     declare_publications(broker, "intake", topics.CASE_REGISTERED, CaseRegistered,
                          "A case was registered; keyed by case id.")
 
-    @broker.subscriber(*topics.INBOUND_TOPICS, **options, title="intake.inbound",
+    @broker.subscriber(*topics.INBOUND_TOPICS, **options, title="intake.inbound", decoder=report_json,
                        description="Reports pushed by the hotline platform and the grid app.")
     async def on_report(report: InboundReport) -> None:
         async with uow.begin() as tx:

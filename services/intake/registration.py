@@ -2,6 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy.exc import IntegrityError
 
@@ -9,7 +10,7 @@ from services.intake.classify import case_number, check_grid, decide_category_an
 from services.intake.store import Case, find_by_external_id
 from shared.clock import Clock
 from shared.district import District
-from shared.events import CaseRegistered, CaseReport, CaseSummary, event_id_for
+from shared.events import CaseRegistered, CaseReport, CaseSummary, Priority, Source, event_id_for
 from shared.idempotency import Transaction
 from shared.privacy import mask_phone, tracking_hash
 
@@ -43,7 +44,7 @@ async def register(
     except IntegrityError:
         # Another transaction registered the same external_id between our lookup and our
         # insert (PostgreSQL runs them side by side): its case is this report's case.
-        existing = external_id and await find_by_external_id(tx.session, external_id)
+        existing = await find_by_external_id(tx.session, external_id) if external_id else None
         if not existing:
             raise
         return Registration(existing, created=False)
@@ -58,7 +59,7 @@ async def register(
 
 def summary_of(case: Case) -> CaseSummary:
     return CaseSummary(
-        case_no=case.case_no or "", source=case.source, description=case.description,  # type: ignore[arg-type]
-        category=case.category, priority=case.priority, address=case.address,  # type: ignore[arg-type]
+        case_no=case.case_no or "", source=cast(Source, case.source), description=case.description,
+        category=case.category, priority=cast(Priority, case.priority), address=case.address,
         grid_code=case.grid_code, citizen_name=case.citizen_name, citizen_phone_masked=mask_phone(case.citizen_phone),
     )

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, Integer, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from services.intake.caseview import OPEN_STATUSES, CaseState, apply, timeline_details
 from services.intake.outcomes import Outcome, take_outcome
@@ -74,15 +74,15 @@ class TimelineEntry(SQLModel, table=True):
     details: str
 
 
-TABLES = [Case.__table__, TimelineEntry.__table__]
+TABLES = [Case.__table__, TimelineEntry.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
 
 
 async def find_case(session: AsyncSession, case_id: str) -> Case | None:
-    return (await session.execute(select(Case).where(Case.case_id == case_id))).scalar_one_or_none()
+    return (await session.execute(select(Case).where(col(Case.case_id) == case_id))).scalar_one_or_none()
 
 
 async def find_by_external_id(session: AsyncSession, external_id: str) -> Case | None:
-    return (await session.execute(select(Case).where(Case.external_id == external_id))).scalar_one_or_none()
+    return (await session.execute(select(Case).where(col(Case.external_id) == external_id))).scalar_one_or_none()
 
 
 async def list_cases(
@@ -92,23 +92,23 @@ async def list_cases(
     """``street_code`` keeps a street's cases: those with its branches or in its queue."""
     query = select(Case)
     if street_code:
-        query = query.where(Case.street_code == street_code)
+        query = query.where(col(Case.street_code) == street_code)
     if status:
-        query = query.where(Case.status == status)
+        query = query.where(col(Case.status) == status)
     if branch_code:
-        query = query.where(Case.branch_code == branch_code)
+        query = query.where(col(Case.branch_code) == branch_code)
     if external_id:
-        query = query.where(Case.external_id == external_id)
+        query = query.where(col(Case.external_id) == external_id)
     total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
     rows = await session.execute(
-        query.order_by(Case.seq.desc()).offset((page - 1) * page_size).limit(page_size)  # type: ignore[union-attr]
+        query.order_by(col(Case.seq).desc()).offset((page - 1) * page_size).limit(page_size)
     )
     return list(rows.scalars()), total
 
 
 async def timeline(session: AsyncSession, case_id: str) -> list[TimelineEntry]:
     rows = await session.execute(
-        select(TimelineEntry).where(TimelineEntry.case_id == case_id).order_by(TimelineEntry.at)
+        select(TimelineEntry).where(col(TimelineEntry.case_id) == case_id).order_by(col(TimelineEntry.at))
     )
     return list(rows.scalars())
 
@@ -119,7 +119,7 @@ async def project(session: AsyncSession, event: Envelope, now: datetime) -> bool
     case = await find_case(session, str(event.case_id))
     if case is None or await session.get(TimelineEntry, str(event.event_id)) is not None:
         return False
-    session.add(TimelineEntry(event_id=str(event.event_id), case_id=case.case_id, type=event.type,  # type: ignore[attr-defined]
+    session.add(TimelineEntry(event_id=str(event.event_id), case_id=case.case_id, type=event.type,
                               at=event.occurred_at, details=json.dumps(timeline_details(event), ensure_ascii=False)))
     state = apply(_state_of(case), event)
     outcome = take_outcome(_outcome_of(case), event)
@@ -148,20 +148,21 @@ async def report_rows(session: AsyncSession, *, since: datetime | None = None,
                       street_code: str | None = None, street_branches: list[str] | None = None,
                       ) -> list[CaseOutcomeRow]:
     """The outcome of every case created since the date, of a street's branches or in its queue."""
-    query = select(Case.branch_code, Case.first_dispatched_at, Case.seconds_to_accept, Case.accept_breached,
-                   Case.seconds_to_respond, Case.respond_breached, Case.resolved, Case.satisfied)
+    query = select(col(Case.branch_code), col(Case.first_dispatched_at), col(Case.seconds_to_accept),
+                   col(Case.accept_breached), col(Case.seconds_to_respond), col(Case.respond_breached),
+                   col(Case.resolved), col(Case.satisfied))
     if since is not None:
-        query = query.where(Case.created_at >= since)
+        query = query.where(col(Case.created_at) >= since)
     if street_code is not None:
-        query = query.where(or_(Case.street_code == street_code,
-                                Case.branch_code.in_(street_branches or [])))  # type: ignore[union-attr]
+        query = query.where(or_(col(Case.street_code) == street_code,
+                                col(Case.branch_code).in_(street_branches or [])))
     return [CaseOutcomeRow(*row) for row in (await session.execute(query)).all()]
 
 
 async def open_case_counts(session: AsyncSession) -> list[tuple[str, str, int]]:
     rows = await session.execute(
-        select(Case.branch_code, Case.status, func.count())
-        .where(Case.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
-        .group_by(Case.branch_code, Case.status)
+        select(col(Case.branch_code), col(Case.status), func.count())
+        .where(col(Case.status).in_(OPEN_STATUSES))
+        .group_by(col(Case.branch_code), col(Case.status))
     )
     return [(branch or "none", status, count) for branch, status, count in rows.all()]

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from services.sla.granting import grant_extension
 from shared.auth import Identity
 from shared.district import Duration
+from shared.errors import refusals
 from shared.events import FreeText, SlaStage
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
@@ -29,7 +30,9 @@ def build_router(uow: UnitOfWork, context: Context) -> APIRouter:
     router = APIRouter(tags=["sla"])
 
     @router.post("/api/cases/{case_id}/extension", response_model=ExtensionGranted,
-                 responses={409: {"description": "No running deadline for that stage."}})
+                 responses=refusals(400, 401, {403: "Only a supervisor of the case's street, or the command center.",
+                                          404: "No such case on the clock.",
+                                          409: "No running deadline for that stage."}))
     async def extend(case_id: str, body: ExtensionBody,
                      who: Annotated[Identity, Depends(context.auth.require("supervisor", "command_center"))],
                      ) -> ExtensionGranted:

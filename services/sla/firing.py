@@ -17,7 +17,7 @@ from services.sla import store
 from services.sla.deadlines import TimerKind
 from services.sla.metrics import SlaMetrics
 from shared.clock import Clock, as_utc
-from shared.events import Envelope, SlaDeadlineReached, SlaWarning, event_id_for
+from shared.events import Envelope, SlaDeadlineReached, SlaStage, SlaWarning, event_id_for
 from shared.idempotency import UnitOfWork
 
 log = structlog.get_logger()
@@ -33,7 +33,7 @@ def timer_event(timer: store.Timer | Row, now: datetime) -> Envelope:
     return event_type(
         event_id=event_id_for(case_id, f"{timer.kind}@{deadline.isoformat()}", timer.generation), case_id=case_id,
         correlation_id=uuid.UUID(timer.correlation_id), occurred_at=now, generation=timer.generation,
-        stage=timer.stage, branch_code=timer.branch_code, deadline=deadline,  # type: ignore[arg-type]
+        stage=SlaStage(timer.stage), branch_code=timer.branch_code, deadline=deadline,
     )
 
 

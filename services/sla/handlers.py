@@ -2,6 +2,7 @@
 suspending and resuming the respond clock moves them."""
 
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from faststream.kafka import KafkaBroker
@@ -51,10 +52,11 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context) -> None:
                 if watch is not None:
                     watch.open = False
                 return
-            fields = {"correlation_id": str(event.correlation_id), "generation": event.generation,
-                          "branch_code": event.branch_code, "dispatched_at": event.occurred_at,
-                          "accept_deadline": event.accept_deadline, "respond_deadline": event.respond_deadline,
-                          "warn_at": event.warn_at, "open": True}
+            fields: dict[str, Any] = {
+                "correlation_id": str(event.correlation_id), "generation": event.generation,
+                "branch_code": event.branch_code, "dispatched_at": event.occurred_at,
+                "accept_deadline": event.accept_deadline, "respond_deadline": event.respond_deadline,
+                "warn_at": event.warn_at, "open": True}
             if watch is None:
                 watch = store.Watch(case_id=str(event.case_id), **fields)
                 tx.session.add(watch)

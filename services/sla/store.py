@@ -3,9 +3,9 @@
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, Row, UniqueConstraint, func, select, update
+from sqlalchemy import Index, Row, Table, UniqueConstraint, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from services.sla.deadlines import TimerKind, TimerState, plan_timers
 from shared.events import SlaStage
@@ -82,7 +82,7 @@ class EarlyShift(SQLModel, table=True):
     seconds: float = 0.0
 
 
-TABLES = [Timer.__table__, Watch.__table__, Settled.__table__, EarlyShift.__table__]
+TABLES = [Timer.__table__, Watch.__table__, Settled.__table__, EarlyShift.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
 
 
 async def set_timers(session: AsyncSession, watch: Watch, *, only_missing: bool = False) -> int:
@@ -90,8 +90,8 @@ async def set_timers(session: AsyncSession, watch: Watch, *, only_missing: bool 
     settled = await settled_stages(session, watch.case_id, watch.generation)
     existing = set()
     if only_missing:
-        rows = await session.execute(select(Timer.kind).where(
-            Timer.case_id == watch.case_id, Timer.generation == watch.generation))
+        rows = await session.execute(select(col(Timer.kind)).where(
+            col(Timer.case_id) == watch.case_id, col(Timer.generation) == watch.generation))
         existing = set(rows.scalars())
     plans = plan_timers(watch.dispatched_at, watch.accept_deadline, watch.respond_deadline,
                         watch.warn_at)
@@ -108,8 +108,8 @@ async def set_timers(session: AsyncSession, watch: Watch, *, only_missing: bool 
 
 async def take_early_shifts(session: AsyncSession, watch: Watch) -> None:
     """Move the new dispatch's deadlines by the suspensions seen before it."""
-    rows = await session.execute(select(EarlyShift).where(EarlyShift.case_id == watch.case_id,
-                                                          EarlyShift.generation == watch.generation))
+    rows = await session.execute(select(EarlyShift).where(col(EarlyShift.case_id) == watch.case_id,
+                                                          col(EarlyShift.generation) == watch.generation))
     for early in rows.scalars():
         watch.move_deadline(SlaStage(early.stage), timedelta(seconds=early.seconds))
         await session.delete(early)
@@ -120,18 +120,20 @@ async def unwatched_stages(session: AsyncSession, limit: int = 500) -> list[Watc
     that never got written is the one failure the firing loop cannot see)."""
     found: list[Watch] = []
     for stage in SlaStage:
-        timer = select(Timer.id).where(Timer.case_id == Watch.case_id, Timer.generation == Watch.generation,
-                                       Timer.kind == TimerKind.of(stage, warning=False)).exists()
-        settled = select(Settled.stage).where(Settled.case_id == Watch.case_id,
-                                              Settled.generation == Watch.generation, Settled.stage == stage).exists()
-        rows = await session.execute(select(Watch).where(Watch.open, ~timer, ~settled).limit(limit))
+        timer = select(col(Timer.id)).where(
+            col(Timer.case_id) == col(Watch.case_id), col(Timer.generation) == col(Watch.generation),
+            col(Timer.kind) == TimerKind.of(stage, warning=False)).exists()
+        settled = select(col(Settled.stage)).where(
+            col(Settled.case_id) == col(Watch.case_id), col(Settled.generation) == col(Watch.generation),
+            col(Settled.stage) == stage).exists()
+        rows = await session.execute(select(Watch).where(col(Watch.open), ~timer, ~settled).limit(limit))
         found.extend(rows.scalars())
     return list({w.case_id: w for w in found}.values())
 
 
 async def overdue_count(session: AsyncSession, before: datetime) -> int:
     return (await session.execute(
-        select(func.count()).where(Timer.state == TimerState.PENDING, Timer.due_at < before))).scalar_one()
+        select(func.count()).where(col(Timer.state) == TimerState.PENDING, col(Timer.due_at) < before))).scalar_one()
 
 
 async def settle(session: AsyncSession, case_id: str, generation: int, stages: tuple[SlaStage, ...]) -> None:
@@ -144,19 +146,19 @@ async def settle(session: AsyncSession, case_id: str, generation: int, stages: t
 
 async def settled_stages(session: AsyncSession, case_id: str, generation: int) -> set[str]:
     rows = await session.execute(
-        select(Settled.stage).where(Settled.case_id == case_id, Settled.generation == generation))
+        select(col(Settled.stage)).where(col(Settled.case_id) == case_id, col(Settled.generation) == generation))
     return set(rows.scalars())
 
 
 async def cancel(session: AsyncSession, case_id: str, *, generation: int | None = None,
                  kinds: tuple[str, ...] | None = None) -> int:
-    condition = [Timer.case_id == case_id, Timer.state == TimerState.PENDING]
+    condition = [col(Timer.case_id) == case_id, col(Timer.state) == TimerState.PENDING]
     if generation is not None:
-        condition.append(Timer.generation == generation)
+        condition.append(col(Timer.generation) == generation)
     if kinds is not None:
-        condition.append(Timer.kind.in_(kinds))  # type: ignore[attr-defined]
+        condition.append(col(Timer.kind).in_(kinds))
     result = await session.execute(update(Timer).where(*condition).values(state=TimerState.CANCELLED))
-    return result.rowcount  # type: ignore[attr-defined]
+    return result.rowcount  # type: ignore[attr-defined]  # SQLAlchemy types Result; an UPDATE gives a CursorResult
 
 
 async def shift(session: AsyncSession, case_id: str, generation: int, stage: SlaStage, by: timedelta) -> int:
@@ -189,7 +191,7 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, *, lock: b
     statement, so a row is claimed and marked in the same step, and plain rows rather
     than ORM objects (a batch of 500 entities cost a quarter of the loop's time).
     ``lock`` skips rows another replica is claiming instead of waiting for them."""
-    timers = Timer.__table__
+    timers: Table = Timer.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
     oldest = (select(timers.c.id).where(timers.c.state == TimerState.PENDING, timers.c.due_at <= now)
               .order_by(timers.c.due_at).limit(limit))
     if lock:
@@ -203,16 +205,18 @@ async def claim_due(session: AsyncSession, now: datetime, limit: int, *, lock: b
 
 
 async def next_due(session: AsyncSession) -> datetime | None:
-    return (await session.execute(select(func.min(Timer.due_at)).where(Timer.state == TimerState.PENDING))).scalar_one()
+    query = select(func.min(col(Timer.due_at))).where(col(Timer.state) == TimerState.PENDING)
+    return (await session.execute(query)).scalar_one()
 
 
 async def pending_count(session: AsyncSession) -> int:
-    return (await session.execute(select(func.count()).where(Timer.state == TimerState.PENDING))).scalar_one()
+    return (await session.execute(select(func.count()).where(col(Timer.state) == TimerState.PENDING))).scalar_one()
 
 
 async def stage_timers(session: AsyncSession, case_id: str, generation: int, stage: SlaStage) -> list[Timer]:
     """Locked, for moving them: the firing loop then skips them, or has committed first
     and they are read as fired."""
     rows = await session.execute(select(Timer).where(
-        Timer.case_id == case_id, Timer.generation == generation, Timer.stage == stage).with_for_update())
+        col(Timer.case_id) == case_id, col(Timer.generation) == generation, col(Timer.stage) == stage,
+    ).with_for_update())
     return list(rows.scalars())

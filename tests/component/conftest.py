@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from services.claim.board import CLAIM, TaskBoard
 from services.claim.metrics import ClaimMetrics
-from services.system import BUILDERS, build_context, build_system
+from services.system import BUILDERS, System, build_context, build_system
 from shared import topics
 from shared.auth import Identity
 from shared.clock import FakeClock
@@ -64,6 +64,7 @@ async def claimed_by_member(service: Service, broker, clock: FakeClock) -> tuple
 @dataclass
 class ApiClient:
     http: httpx.AsyncClient
+    system: System
 
     async def login(self, user_id: str, password: str = "demo") -> dict[str, str]:
         response = await self.http.post("/api/auth/login", json={"user_id": user_id, "password": password})
@@ -82,7 +83,7 @@ async def api_client(tmp_path, database_url: str, **build):
     try:
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=system.app), base_url="http://appeal.test") \
                 as http:
-            yield ApiClient(http)
+            yield ApiClient(http, system)
     finally:
         for service in system.services:
             await service.db.dispose()

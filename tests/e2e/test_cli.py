@@ -2,10 +2,10 @@
 
 import os
 import re
-import sqlite3
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -123,6 +123,8 @@ def test_run_serves_one_service_with_metrics(tmp_path, kafka):
     env = {**_clean_env(), "APPEAL_KAFKA_BOOTSTRAP": kafka.bootstrap, "APPEAL_HTTP_PORT": str(port),
            "APPEAL_DATA_DIR": str(tmp_path), "APPEAL_KAFKA_SESSION_TIMEOUT_MS": "2000",
            "APPEAL_SECRET_KEY": secrets.token_urlsafe(48)}
+    upgraded = appeal("db", "upgrade", env={"APPEAL_DATA_DIR": str(tmp_path)})
+    assert upgraded.returncode == 0, upgraded.stderr
     process = subprocess.Popen([*APPEAL, "run", "dispatch"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True, env=env)
     try:

@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from services.dev import upgrade_databases
 from services.system import System, build_system
 from shared.district import bundled_district_path
 from shared.settings import Settings
@@ -80,6 +81,7 @@ def events(detail: dict[str, Any], kind: str, **match: Any) -> list[dict[str, An
 @asynccontextmanager
 async def running_system(settings: Settings, **build: Any):
     system = build_system(settings, **build)
+    await upgrade_databases(system)
     await asyncio.gather(*(s.start(settings) for s in system.services))
     transport = httpx.ASGITransport(app=system.app)
     try:

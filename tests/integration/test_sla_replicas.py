@@ -87,7 +87,12 @@ async def test_two_replicas_fire_ten_thousand_timers_each_once(kafka, tmp_path, 
                 except httpx.TransportError:
                     return False
 
-            # Together, on a fresh database: both create the schema as they start.
+            # Two upgrades together on a fresh database take turns; then both replicas start together.
+            upgrade = {**base, "APPEAL_DATABASE_URL": database_url, "APPEAL_DATA_DIR": str(tmp_path)}
+            upgrades = [subprocess.Popen([SLA[0], "db", "upgrade"], env=upgrade, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT) for _ in range(2)]
+            outputs = [u.communicate(timeout=120)[0].decode() for u in upgrades]
+            assert [u.returncode for u in upgrades] == [0, 0], outputs
             for port in ports:
                 env = {**base, "APPEAL_KAFKA_BOOTSTRAP": kafka.bootstrap, "APPEAL_DATABASE_URL": database_url,
                        "APPEAL_SECRET_KEY": key,

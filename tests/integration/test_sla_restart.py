@@ -49,6 +49,7 @@ async def test_sigkill_with_pending_timers_then_restart_fires_each_once(kafka, t
            "APPEAL_SECRET_KEY": secrets.token_urlsafe(48),
            "APPEAL_DATA_DIR": str(tmp_path), "APPEAL_HTTP_PORT": str(port),
            "APPEAL_KAFKA_SESSION_TIMEOUT_MS": "2000", "APPEAL_SLA_POLL_SECONDS": "0.2"}
+    subprocess.run([APPEAL, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
     sla = start_sla(env)
     try:
         await until_ready(sla, port)
