@@ -16,6 +16,7 @@ import pytest
 
 from shared.embedded import free_port
 from shared.settings import INSECURE_DEV_KEY
+from tests.integration.harness import district_file
 
 pytestmark = pytest.mark.e2e
 APPEAL = [str(Path(sys.executable).parent / "appeal")]
@@ -86,9 +87,13 @@ def test_run_refuses_a_key_anyone_could_forge_tokens_with(key, tmp_path):
 
 
 def test_dev_runs_the_loop_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
+    """An hour of the loop compressed: 3 s to accept and 8 s to respond, so warnings,
+    breaches, escalations, ratings and reopenings all happen and all reach the log."""
     port = free_port()
     data_dir = tmp_path / "data"
-    process = subprocess.Popen([*APPEAL, "dev", "--simulate", "5", "--port", str(port), "--data-dir", str(data_dir)],
+    compressed = district_file(tmp_path, accept="3s", respond="8s")
+    process = subprocess.Popen([*APPEAL, "dev", "--simulate", "5", "--port", str(port), "--data-dir", str(data_dir),
+                                "--district", str(compressed)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_clean_env())
     seen: list[str] = []
     try:
@@ -96,6 +101,7 @@ def test_dev_runs_the_loop_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
         _wait_for_line(process, r"ready\s+http", 60, seen)
         assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
         _wait_for_line(process, r"received [1-9]\d*\s+dispatched [1-9]\d*\s+claimed [1-9]", 60, seen)
+        _wait_for_line(process, r"closed [1-9]\d*\s+reopened \d+\s+breached [1-9]", 90, seen)
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
         for name in ("appeal_cases_received_total", "appeal_cases_dispatched_total", "appeal_accept_seconds_bucket",
                      "appeal_open_cases", "appeal_sla_timers_pending"):
@@ -109,7 +115,8 @@ def test_dev_runs_the_loop_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
     assert "stopped." in rest
     assert not _port_open(port) and not _port_open(broker_port), "Ctrl-C left a server listening"
     log = (data_dir / "appeal.log").read_text(encoding="utf-8")
-    assert "case_registered" in log and "case_dispatched" in log
+    for event in ("case_registered", "case_dispatched", "sla_breached", "sla_timers_fired"):
+        assert event in log, event
     assert not MOBILE.search(log), f"a full phone number reached the log: {MOBILE.search(log)}"
     assert not TOKEN.search(log), "a sign-in token reached the log"
     assert '"password"' not in log and "demo" not in log, "a password reached the log"
