@@ -23,8 +23,8 @@ from shared.events import CaseReport
 from tests.component.inmemory import Wired, cases_at, wired_system
 from tests.strategies import as_url_part, bodies, encode, soak, texts, url_parts
 
-REQUESTS = 800
-TEXTS = 60
+REQUESTS = 600
+TEXTS = 40
 CONTENT_TYPES = ("application/json",) * 6 + ("application/json; charset=utf-8", "text/plain", None,
                  "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json-patch+json")
 JSON = {"Content-Type": "application/json"}

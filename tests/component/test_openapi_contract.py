@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.component.inmemory import Wired, cases_at, wired_system
 from tests.strategies import soak
 
-CALLS = 500
+CALLS = 400
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
           response_schema_conformance]
 BASE_URL = "http://appeal.test"
