@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from services.dev import StartupError, run_dev, run_service
 from services.intake.report import render_csv, render_table
 from services.intake.reporting import gather_report
+from services.running import run_to_the_end
 from services.system import SERVICE_NAMES
 from shared import topics
 from shared.district import DistrictError
@@ -38,7 +39,7 @@ def _settings(**overrides) -> Settings:
 
 def _run(coroutine) -> None:
     try:
-        asyncio.run(coroutine)
+        run_to_the_end(coroutine)
     except (StartupError, DistrictError, ValueError) as error:
         typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None

@@ -19,6 +19,7 @@ from shared.schema import upgrade as upgrade_schema
 from shared.settings import Settings, production_key_problem
 
 SUMMARY_EVERY_SECONDS = 5.0
+GRACEFUL_SHUTDOWN_SECONDS = 5
 SUMMARY_METRICS = {
     "received": "appeal_cases_received_total",
     "dispatched": "appeal_cases_dispatched_total",
@@ -64,8 +65,9 @@ def summary_line(counts: dict[str, int]) -> str:
 
 def _http_server(system: System, port: int) -> uvicorn.Server:
     # log_config=None: the server's own lines go where configure_logging sent the rest.
+    # A request still running after Ctrl-C gets a few seconds, then the services stop anyway.
     config = uvicorn.Config(system.app, host="0.0.0.0", port=port, log_level="warning", lifespan="on",
-                            log_config=None)
+                            log_config=None, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     return uvicorn.Server(config)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import httpx
 import structlog
 from aiokafka import AIOKafkaProducer
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from shared import topics
 from shared.district import Community, District
@@ -84,6 +85,13 @@ class Simulator:
     _ratings: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        except Exception:
+            log.exception("simulator_stopped")
+            raise
+
+    async def _run(self) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap)
         await producer.start()
         try:
@@ -101,8 +109,12 @@ class Simulator:
             await producer.stop()
 
     async def _login(self, http: httpx.AsyncClient, user_id: str) -> dict[str, str]:
-        response = await http.post("/api/auth/login", json={"user_id": user_id, "password": self.password})
-        response.raise_for_status()
+        """Signed in, after waiting out a busy moment (503) for up to a minute."""
+        async for attempt in AsyncRetrying(stop=stop_after_delay(60), wait=wait_fixed(1),
+                                           retry=retry_if_exception_type(httpx.HTTPError), reraise=True):
+            with attempt:
+                response = await http.post("/api/auth/login", json={"user_id": user_id, "password": self.password})
+                response.raise_for_status()
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     async def _report(self, producer: AIOKafkaProducer, http: httpx.AsyncClient, operator: dict | None) -> None:
@@ -133,8 +145,13 @@ class Simulator:
 
     async def _tick(self, http: httpx.AsyncClient, branch: str, members: dict, operator: dict | None) -> None:
         any_member = next(iter(members.values()))
-        board = (await http.get(f"/api/branches/{branch}/tasks", headers=any_member)).json()
-        for task in board:
+        response = await http.get(f"/api/branches/{branch}/tasks", headers=any_member)
+        if response.status_code != 200:  # busy (503, 429): the next tick tries again
+            log.warning("simulated_board_unavailable", branch=branch, status=response.status_code)
+            return
+        for task in response.json():
+            if task.get("member_id") not in (None, *members):
+                continue
             case_id = task["case_id"]
             if task["status"] == "open" and self.rng.random() < 0.5:
                 who = members[self.rng.choice(list(members))]

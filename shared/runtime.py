@@ -29,7 +29,7 @@ from shared.throttle_store import FailedAttempts
 log = structlog.get_logger()
 
 Worker = Callable[[], Awaitable[None]]
-STOP_TIMEOUT_SECONDS = 15.0
+STOP_TIMEOUT_SECONDS = 10.0
 WORKER_RETRY_MAX_SECONDS = 5.0
 
 
