@@ -28,9 +28,12 @@ bench: $(STAMP)
 	@if [ -n "$$APPEAL_DATABASE_URL$$APPEAL_TEST_POSTGRES_URL" ]; then $(VENV)/bin/appeal bench sla $(BENCH_ARGS); fi
 	$(VENV)/bin/appeal bench sla --database-url sqlite $(BENCH_ARGS)
 
-$(STAMP): pyproject.toml
+# `appeal assets`: the API docs pages' scripts, pinned npm releases checked against their
+# sha512 (shared/docs_assets.py), so /docs, /redoc and /asyncapi need no CDN.
+$(STAMP): pyproject.toml shared/docs_assets.py
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -e '.[test]'
+	$(VENV)/bin/appeal assets
 	touch $@
 
 clean:

@@ -285,6 +285,34 @@ def db_revision(
     typer.echo(f"wrote {written}")
 
 
+@app.command()
+def assets(
+    registry: Annotated[str | None, typer.Option(
+        help="npm registry to download from (default: npm_config_registry, else registry.npmjs.org).")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Only say what is missing; exit 1 if anything is.")] = False,
+) -> None:
+    """Install the scripts and styles of the API documentation pages (/docs, /redoc, /asyncapi).
+
+    Downloads the pinned releases of swagger-ui-dist, redoc and @asyncapi/react-component
+    from the npm registry, refuses any whose sha512 differs from the pinned integrity, and
+    keeps the files the pages load inside the installed package, which serves them itself:
+    the pages need no internet. Packages already in place are not downloaded again."""
+    from shared.docs_assets import ASSETS_DIR, PACKAGES, AssetsError, fetch, missing
+
+    if check:
+        absent = missing()
+        for package in absent:
+            typer.echo(f"{package.spec}: missing")
+        typer.echo(f"{len(absent)} of {len(PACKAGES)} packages missing in {ASSETS_DIR}" if absent
+                   else f"all {len(PACKAGES)} packages in place in {ASSETS_DIR}")
+        raise typer.Exit(1 if absent else 0)
+    try:
+        fetch(registry=registry, report=typer.echo)
+    except (AssetsError, OSError) as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+
+
 def main() -> None:
     app()
 

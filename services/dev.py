@@ -9,8 +9,9 @@ import sys
 import uvicorn
 from prometheus_client import CollectorRegistry
 
-from services.simulator import Simulator
+from services.simulator import PeoplesLogins, Simulator
 from services.system import SERVICE_NAMES, System, build_system
+from shared.district import District
 from shared.embedded import EmbeddedBroker
 from shared.logging import configure_logging
 from shared.schema import SchemaError, Upgrade
@@ -71,6 +72,16 @@ def _http_server(system: System, port: int) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+def sign_in_line(district: District, simulating: bool) -> str:
+    people = PeoplesLogins.of(district)
+    offered = [f"{role} {person.id}" for role, person in
+               (("operator", people.operator), ("member", people.member), ("supervisor", people.supervisor)) if person]
+    line = " · ".join(offered) + " (password demo in the sample district)"
+    if simulating and people.member_branch:
+        line += f"; the simulator leaves branch {people.member_branch} to you"
+    return line
+
+
 async def upgrade_databases(system: System) -> list[Upgrade]:
     """Every service's database to the revision this code needs, as `appeal dev` does
     before it starts them."""
@@ -120,8 +131,7 @@ async def run_dev(settings: Settings, *, simulate: float, out=sys.stdout) -> Non
         for upgrade in upgrades:
             if upgrade.changed and upgrade.before is not None:  # existing data, not a first start
                 print(f"  upgraded    {upgrade}", file=out)
-        print("  sign in     operator U100 · member M001 · supervisor U900 (password demo in the sample district)",
-              file=out)
+        print(f"  sign in     {url}/login — {sign_in_line(system.context.district, simulate > 0)}", file=out)
         await _wait_ready(system, server_task)
         if not server_task.done():
             print(f"  ready       {url}/readyz — all {len(system.services)} services consuming", file=out, flush=True)

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from shared import topics
-from shared.district import Community, District
+from shared.district import Community, District, Person
 
 log = structlog.get_logger()
 
@@ -74,6 +74,33 @@ def compose_report(district: District, rng: random.Random, serial: int) -> tuple
     return topics.INBOUND_GRID, {"source": "grid", "external_id": f"GRID{serial:08d}", "grid_code": grid, **report}
 
 
+@dataclass(frozen=True)
+class PeoplesLogins:
+    """The sample logins `appeal dev` offers people to try. The simulator never signs in
+    as them and leaves the offered member's branch alone, so nobody trying the pages
+    loses a claim to it."""
+
+    operator: Person | None
+    member: Person | None
+    member_branch: str | None
+    supervisor: Person | None
+
+    @classmethod
+    def of(cls, district: District) -> "PeoplesLogins":
+        community = next((c for c in district.communities if c.members), None)
+        supervisor = next((p for s in district.streets for p in s.supervisors), None)
+        return cls(operator=district.operators[0] if district.operators else None,
+                   member=community.members[0] if community else None,
+                   member_branch=community.branch.code if community else None, supervisor=supervisor)
+
+    def simulated_operator(self, district: District) -> Person | None:
+        others = [o for o in district.operators if self.operator is None or o.id != self.operator.id]
+        return others[-1] if others else None
+
+    def simulated_branches(self, district: District) -> list[Community]:
+        return [c for c in district.communities if c.members and c.branch.code != self.member_branch]
+
+
 @dataclass
 class Simulator:
     base_url: str
@@ -96,8 +123,10 @@ class Simulator:
         await producer.start()
         try:
             async with httpx.AsyncClient(base_url=self.base_url, timeout=10) as http:
-                operator = await self._login(http, self.district.operators[0].id) if self.district.operators else None
-                branches = [c for c in self.district.communities if c.members]
+                people = PeoplesLogins.of(self.district)
+                simulated_operator = people.simulated_operator(self.district)
+                operator = await self._login(http, simulated_operator.id) if simulated_operator else None
+                branches = people.simulated_branches(self.district)
                 try:
                     await asyncio.gather(self._report(producer, http, operator),
                                          *(self._work_branch(http, c, operator) for c in branches))

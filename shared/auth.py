@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Annotated
 
 import jwt
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, StrictStr, ValidationError
 
@@ -168,6 +168,20 @@ class Auth:
         return dependency
 
 
+async def authenticate(directory: UserDirectory, throttle: Throttle, user_id: str, password: str,
+                       address: str) -> Identity:
+    """The person, or ``Refused``: 401 for a wrong user or password, 429 while this user
+    or address has failed too often (the refusal's ``Retry-After`` says how long)."""
+    attempt = await throttle.attempt({Scope.LOGIN_USER: user_id, Scope.LOGIN_ADDRESS: address})
+    # scrypt takes tens of milliseconds of CPU: on the event loop it would stall every request.
+    who = await asyncio.to_thread(directory.authenticate, user_id, password)
+    if who is None:
+        await attempt.failed()
+        raise Refused(401, "unknown user or wrong password")
+    await attempt.succeeded(Scope.LOGIN_USER)
+    return who
+
+
 def login_router(directory: UserDirectory, tokens: TokenIssuer, throttle: Throttle) -> APIRouter:
     router = APIRouter(tags=["auth"])
 
@@ -175,13 +189,7 @@ def login_router(directory: UserDirectory, tokens: TokenIssuer, throttle: Thrott
         400, {401: "Unknown user or wrong password.",
          429: "Too many failed sign-ins for this user or from this address; see Retry-After."}))
     async def login(body: LoginRequest, request: Request) -> LoginResponse:
-        attempt = await throttle.attempt({Scope.LOGIN_USER: body.user_id, Scope.LOGIN_ADDRESS: client_address(request)})
-        # scrypt takes tens of milliseconds of CPU: on the event loop it would stall every request.
-        who = await asyncio.to_thread(directory.authenticate, body.user_id, body.password)
-        if who is None:
-            await attempt.failed()
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown user or wrong password")
-        await attempt.succeeded(Scope.LOGIN_USER)
+        who = await authenticate(directory, throttle, body.user_id, body.password, client_address(request))
         return LoginResponse(access_token=tokens.issue(who), role=who.role, user_id=who.user_id, name=who.name,
                              unit=who.unit)
 

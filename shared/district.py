@@ -160,6 +160,10 @@ class District(_Entry):
                     yield member, "member", community.branch.code
 
     @cached_property
+    def person_by_id(self) -> dict[str, Person]:
+        return {person.id: person for person, _role, _unit in self.people()}
+
+    @cached_property
     def category_by_code(self) -> dict[str, Category]:
         return {c.code: c for c in self.categories}
 

@@ -9,7 +9,7 @@ idempotency record catches the repeat.
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
@@ -21,7 +21,7 @@ EVENT_NAMESPACE = uuid.UUID("6f1f3a1e-8a2b-4c51-9a57-35e0d2a6c0de")
 
 Source = Literal["hotline", "grid"]
 Priority = Literal["normal", "urgent"]
-DispatchReason = Literal["initial", "returned", "expired", "reopened"]
+DispatchReason = Literal["initial", "returned", "expired", "reopened", "reassigned"]
 
 
 class SlaStage(StrEnum):
@@ -137,6 +137,10 @@ class CaseDispatched(Envelope):
     suspend_limit_seconds: float = Field(
         default=86_400.0, description="How long in all the respond clock may be suspended (挂起) in this dispatch.")
     summary: CaseSummary
+    reassigned_by: str | None = Field(
+        default=None, description="For reason reassigned (改派): the supervisor or command center who handed it over.")
+    reassign_reason: FreeText | None = Field(
+        default=None, description="For reason reassigned: why, as they wrote it.", examples=["原支部人手不足"])
 
 
 class CaseEscalated(Envelope):
@@ -206,6 +210,19 @@ class TaskResumed(Envelope):
     suspended_seconds: float = Field(description="How long the clock actually stood still.")
     unused_seconds: float = Field(description="What was left of the suspension; the deadline moves back by it.")
     respond_deadline: datetime
+
+
+class TaskUrged(Envelope):
+    """A supervisor of the street, or the command center, urged the branch holding the
+    task (督办). Urging repeats: ``urge_count`` tells the urges of one dispatch apart."""
+
+    type: Literal["task.urged"] = "task.urged"
+    generation: int
+    branch_code: str
+    member_id: str | None = Field(default=None, description="Who holds the task; none while it is unclaimed.")
+    supervisor_id: str
+    note: FreeText | None = None
+    urge_count: int = Field(description="Urges of this dispatch so far, this one included.")
 
 
 class TaskExpired(Envelope):
@@ -308,8 +325,8 @@ class CaseReopened(Envelope):
 
 DispatchEvent = Annotated[CaseDispatched | CaseEscalated, Field(discriminator="type")]
 TaskEvent = Annotated[
-    TaskClaimed | TaskResponded | TaskResolved | TaskReturned | TaskSuspended | TaskResumed | TaskExpired
-    | SlaBreached | SupervisorNotified,
+    TaskClaimed | TaskResponded | TaskResolved | TaskReturned | TaskSuspended | TaskResumed | TaskUrged
+    | TaskExpired | SlaBreached | SupervisorNotified,
     Field(discriminator="type"),
 ]
 SlaEvent = Annotated[SlaWarning | SlaDeadlineReached | SlaExtended, Field(discriminator="type")]
@@ -317,34 +334,35 @@ FeedbackEvent = Annotated[
     FeedbackRecorded | MemberEvaluated | CaseClosed | CaseReopened, Field(discriminator="type")
 ]
 CaseEvent = Annotated[
-    CaseRegistered | CaseDispatched | CaseEscalated | TaskClaimed | TaskResponded | TaskResolved
-    | TaskReturned | TaskSuspended | TaskResumed | TaskExpired | SlaWarning | SlaDeadlineReached | SlaExtended
-    | SlaBreached | SupervisorNotified | FeedbackRecorded | MemberEvaluated
-    | CaseClosed | CaseReopened,
+    CaseRegistered | DispatchEvent | TaskEvent | SlaEvent | FeedbackEvent,
     Field(discriminator="type"),
 ]
+"""Any internal event: the union of what every topic carries."""
 case_event_adapter: TypeAdapter[CaseEvent] = TypeAdapter(CaseEvent)
 
+PUBLISHED: dict[str, Any] = {
+    topics.CASE_REGISTERED: CaseRegistered,
+    topics.CASE_DISPATCH: DispatchEvent,
+    topics.TASK_EVENTS: TaskEvent,
+    topics.SLA_EVENTS: SlaEvent,
+    topics.FEEDBACK_EVENTS: FeedbackEvent,
+}
+"""Each internal topic and the events on it; a new event type goes into its topic's union above."""
+
+
+def event_classes(schema: Any) -> tuple[type[Envelope], ...]:
+    """The event classes of a topic's union (or of one class, or of ``CaseEvent``)."""
+    if isinstance(schema, type):
+        return (schema,)
+    if get_origin(schema) is Annotated:
+        return event_classes(get_args(schema)[0])
+    return tuple(cls for member in get_args(schema) for cls in event_classes(member))
+
+
+def event_type(cls: type[Envelope]) -> str:
+    return cls.model_fields["type"].default
+
+
 TOPIC_MAP = topics.TopicMap(
-    by_event_type={
-        "case.registered": topics.CASE_REGISTERED,
-        "case.dispatched": topics.CASE_DISPATCH,
-        "case.escalated": topics.CASE_DISPATCH,
-        "task.claimed": topics.TASK_EVENTS,
-        "task.responded": topics.TASK_EVENTS,
-        "task.resolved": topics.TASK_EVENTS,
-        "task.returned": topics.TASK_EVENTS,
-        "task.suspended": topics.TASK_EVENTS,
-        "task.resumed": topics.TASK_EVENTS,
-        "task.expired": topics.TASK_EVENTS,
-        "sla.warning": topics.SLA_EVENTS,
-        "sla.deadline_reached": topics.SLA_EVENTS,
-        "sla.extended": topics.SLA_EVENTS,
-        "sla.breached": topics.TASK_EVENTS,
-        "supervisor.notified": topics.TASK_EVENTS,
-        "feedback.recorded": topics.FEEDBACK_EVENTS,
-        "member.evaluated": topics.FEEDBACK_EVENTS,
-        "case.closed": topics.FEEDBACK_EVENTS,
-        "case.reopened": topics.FEEDBACK_EVENTS,
-    }
+    by_event_type={event_type(cls): topic for topic, schema in PUBLISHED.items() for cls in event_classes(schema)}
 )

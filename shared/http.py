@@ -9,15 +9,17 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI, Response
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
-from faststream.specification import AsyncAPI, get_asyncapi_html
+from fastapi.responses import JSONResponse, PlainTextResponse
+from faststream.specification import AsyncAPI
 
 from shared.auth import TokenIssuer, UserDirectory, login_router
+from shared.docs_assets import install_docs
 from shared.errors import install_error_handlers
 from shared.inputs import refuse_unstorable_input
 from shared.metrics import CONTENT_TYPE, exposition
 from shared.runtime import Context, Service
 from shared.throttle_http import Throttle
+from shared.web.site import install_site
 
 
 def build_http_app(context: Context, services: Sequence[Service], *, tokens: TokenIssuer,
@@ -31,10 +33,13 @@ def build_http_app(context: Context, services: Sequence[Service], *, tokens: Tok
             await asyncio.gather(*(s.stop() for s in services), return_exceptions=True)
 
     app = FastAPI(title=title, version="1.0", lifespan=lifespan, dependencies=[Depends(refuse_unstorable_input)],
-                  description="Citizen-appeal closed loop: intake, dispatch, claim, SLA and feedback.")
+                  description="Citizen-appeal closed loop: intake, dispatch, claim, SLA and feedback.",
+                  docs_url=None, redoc_url=None)
     install_error_handlers(app)
     # Failed sign-ins count in the first service's database: its replicas share it.
-    app.include_router(login_router(directory, tokens, Throttle.of(services[0].db, context)))
+    sign_ins = Throttle.of(services[0].db, context)
+    app.include_router(login_router(directory, tokens, sign_ins))
+    install_site(app, context, directory, sign_ins)
     for service in services:
         for router in service.routers:
             app.include_router(router)
@@ -62,9 +67,7 @@ def build_http_app(context: Context, services: Sequence[Service], *, tokens: Tok
     async def asyncapi_json() -> Response:
         return Response(asyncapi.to_specification().to_json(), media_type="application/json")
 
-    @app.get("/asyncapi", tags=["ops"], include_in_schema=False)
-    async def asyncapi_page() -> HTMLResponse:
-        return HTMLResponse(get_asyncapi_html(asyncapi.to_specification()))
+    install_docs(app, asyncapi.to_specification)
 
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse,
              responses={200: {"description": "Prometheus text exposition format."}})

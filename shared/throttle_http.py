@@ -97,18 +97,19 @@ class Attempt:
                 await self.throttle.store.forget((scope, self.keys[scope]))
 
 
-def tracking_code_attempts(db: Database, context: "Context", *, given_in_query: str | None = None) -> Any:
-    """A dependency for a route a tracking code opens (its path has ``{case_id}``): 429
-    while the case or the caller's address is blocked; a 401 or 403 refusal of the
-    request counts as a wrong code. With ``given_in_query`` only requests that carry that
-    query parameter are throttled: the others are staff, who sign in instead."""
+def tracking_code_attempts(db: Database, context: "Context", *, given_in_query: str | None = None,
+                           case_in_path: str = "case_id") -> Any:
+    """A dependency for a route a tracking code opens (its path names the case in
+    ``case_in_path``): 429 while the case or the caller's address is blocked; a 401 or 403
+    refusal of the request counts as a wrong code. With ``given_in_query`` only requests
+    that carry that query parameter are throttled: the others are staff, who sign in instead."""
     throttle = Throttle.of(db, context)
 
-    async def tracking_code_attempt(request: Request, case_id: str) -> AsyncIterator[None]:
+    async def tracking_code_attempt(request: Request) -> AsyncIterator[None]:
         if given_in_query is not None and given_in_query not in request.query_params:
             yield
             return
-        attempt = await throttle.attempt({Scope.TRACKING_CASE: case_id,
+        attempt = await throttle.attempt({Scope.TRACKING_CASE: request.path_params[case_in_path],
                                           Scope.TRACKING_ADDRESS: client_address(request)})
         try:
             yield

@@ -48,7 +48,8 @@ schema.)
   each generation from 1 to dispatch's, none beyond, the first for reason ``initial``
   and each later one for a cause the timeline holds at the generation before
   (``returned`` → ``task.returned``, ``expired`` → ``task.expired``, ``reopened`` →
-  ``case.reopened``). A cause applied twice would make two generations of one cause.
+  ``case.reopened``), or for ``reassigned``, a supervisor's decision that is its own
+  cause. A cause applied twice would make two generations of one cause.
 - intake's counters agree with its timeline: ``escalation_count`` is the number of
   escalations plus dispatches for reason ``expired``, ``extension_count`` of
   ``sla.extended``, ``suspension_count`` of ``task.suspended`` entries (each counted in
@@ -141,6 +142,8 @@ EXCLUSIVE: tuple[tuple[frozenset[str], str], ...] = (
 )
 CAUSES = {"returned": RETURNED, "expired": EXPIRED, "reopened": REOPENED}
 """A re-dispatch's reason and the event of the generation before that causes it."""
+DECIDED = frozenset({"reassigned"})
+"""Re-dispatch reasons that are a person's decision, carried on the dispatch itself."""
 
 # Dispatch's assignment states (services/dispatch): a branch dispatch in force, the
 # street's queue, and the two ends of a branch dispatch.
@@ -581,6 +584,8 @@ def _chain_problems(assignment: Assignment, entries: Sequence[TimelineEntry]) ->
         if generation == 1 or dispatch.reason == "initial":
             if (generation == 1) != (dispatch.reason == "initial"):
                 yield f"generation {generation} was dispatched for reason {dispatch.reason!r}"
+            continue
+        if dispatch.reason in DECIDED:
             continue
         cause = CAUSES.get(dispatch.reason or "")
         if cause is None:

@@ -1,4 +1,4 @@
-"""Claim's HTTP routes: a branch's task board and the moves on a task."""
+"""Claim's HTTP routes: a branch's task board, the moves on a task, and urging (督办)."""
 
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -33,6 +33,10 @@ class TaskView(BaseModel):
     suspended_until: datetime | None = Field(
         description="While the respond clock is suspended (挂起), when it restarts by itself; earlier: when it did.")
     suspension_left_seconds: float = Field(description="How much more suspension this task may still have.")
+    urge_count: int = Field(description="How often supervisors urged (督办) this dispatch; show the task "
+                                        "prominently when above 0.")
+    urged_at: datetime | None = Field(description="When it was last urged.")
+    urge_note: str | None = Field(description="What the latest urge said, if anything.")
 
     @classmethod
     def of(cls, task: store.Task) -> "TaskView":
@@ -43,7 +47,8 @@ class TaskView(BaseModel):
                    responded_at=task.responded_at,
                    warning=None if task.warning is None else SlaMark(task.warning),
                    suspended_until=task.suspended_until,
-                   suspension_left_seconds=suspension_left(task).total_seconds())
+                   suspension_left_seconds=suspension_left(task).total_seconds(),
+                   urge_count=task.urge_count, urged_at=task.urged_at, urge_note=task.urge_note)
 
 
 class NoteBody(BaseModel):
@@ -61,6 +66,10 @@ class SuspendBody(BaseModel):
                                         "district's suspend_limit.")
 
 
+class UrgeBody(BaseModel):
+    note: FreeText | None = Field(default=None, max_length=2000, examples=["群众反映强烈，请今天内上门"])
+
+
 MOVE_REFUSALS = (401, {403: "Only members of the task's branch (for most moves, only its holder)."},
                  {404: "No such task."})
 
@@ -69,6 +78,7 @@ def build_router(tasks: TaskBoard, context: Context) -> APIRouter:
     router = APIRouter(tags=["tasks"])
     member = Annotated[Identity, Depends(context.auth.require("member"))]
     viewer = Annotated[Identity, Depends(context.auth.require("member", "supervisor", "command_center"))]
+    overseer = Annotated[Identity, Depends(context.auth.require("supervisor", "command_center"))]
 
     @router.get("/api/branches/{branch_code}/tasks", response_model=list[TaskView], responses=refusals(
         401, {403: "Not a member of that branch, nor a supervisor of its street, nor the command center."}))
@@ -120,5 +130,12 @@ def build_router(tasks: TaskBoard, context: Context) -> APIRouter:
     async def resume(case_id: str, who: member) -> TaskView:
         """Restart the respond clock; the unused part of the suspension is given back."""
         return await act(RESUME, case_id, who, None)
+
+    @router.post("/api/cases/{case_id}/urge", response_model=TaskView, responses=refusals(
+        400, 401, {403: "Only a supervisor of the case's street, or the command center.", 404: "No such task.",
+                   409: "No open task on a branch's board: in the street's queue, resolved, returned or expired."}))
+    async def urge(case_id: str, who: overseer, body: UrgeBody | None = None) -> TaskView:
+        """Urge the branch holding the task (督办); its board shows the urge."""
+        return TaskView.of(await tasks.urge(case_id, who, body.note if body else None, context.district))
 
     return router

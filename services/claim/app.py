@@ -1,6 +1,6 @@
 """Claim's composition root."""
 
-from services.claim import api, handlers
+from services.claim import api, handlers, pages
 from services.claim.board import TaskBoard
 from services.claim.metrics import ClaimMetrics
 from services.claim.store import TABLES
@@ -11,8 +11,9 @@ NAME = "claim"
 
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
     service = Service.assemble(NAME, context, TABLES, database_url)
-    metrics = ClaimMetrics.register(context.registry)
+    metrics = ClaimMetrics.register(context.registry, [c.branch.code for c in context.district.communities])
     handlers.subscribe(service.broker, service.uow, context, metrics)
     board = TaskBoard(service.uow, context.clock, metrics)
     service.routers.append(api.build_router(board, context))
+    service.routers.append(pages.build_page_router(board, context))
     return service

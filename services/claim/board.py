@@ -1,17 +1,20 @@
 """What members do to tasks: claim, respond, resolve, return, suspend and resume the
-respond clock. One transaction each."""
+respond clock; and what supervisors do: urge (督办). One transaction each."""
 
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from sqlmodel import col
 
 from services.claim import store, suspension
 from services.claim.metrics import ClaimMetrics
-from services.claim.tasks import CLAIM, RESOLVE, RESPOND, RESUME, RETURN, SUSPEND, Move, TaskStatus, check
+from services.claim.tasks import ACTIVE, CLAIM, RESOLVE, RESPOND, RESUME, RETURN, SUSPEND, Move, TaskStatus, check
+from services.claim.urging import check_urge, urge_changes, urged
 from shared.auth import Identity
 from shared.clock import Clock
+from shared.district import District
 from shared.errors import Refused
 from shared.events import (
     Envelope,
@@ -25,6 +28,7 @@ from shared.events import (
 )
 from shared.idempotency import UnitOfWork
 
+log = structlog.get_logger()
 CLOCK_MOVES = (SUSPEND, RESUME)
 
 
@@ -60,6 +64,29 @@ class TaskBoard:
         for name, value in values.items():
             setattr(task, name, value)
         self._observe(event, task)
+        return task
+
+    async def urge(self, case_id: str, who: Identity, note: str | None, district: District) -> store.Task:
+        """A supervisor urges the branch holding the task (督办); ``Refused`` 404, 403 or 409 as
+        ``urging`` says."""
+        async with self.uow.begin() as tx:
+            task = await store.find(tx.session, case_id, lock=True)
+            if task is None:
+                raise Refused(404, "no such task")
+            check_urge(task, who, district)
+            now = self.clock.now()
+            event = urged(task, who, now, note or None)
+            values = urge_changes(task, now, note or None)
+            # The count names the event: insist on the row it was read from.
+            fence = [col(store.Task.revision) == task.revision]
+            if not await store.move(tx.session, task, ACTIVE, values, where=fence):
+                raise Refused(409, "someone else changed this task first")
+            tx.emit(event)
+        self.metrics.urges.labels(event.branch_code).inc()
+        log.info("task_urged", case_id=case_id, branch=event.branch_code, urge_count=event.urge_count,
+                 supervisor=who.user_id)
+        for name, value in values.items():
+            setattr(task, name, value)
         return task
 
     @staticmethod

@@ -36,8 +36,8 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: C
     options = consumer_options(context.settings, "appeal-claim")
     declare_publications(broker, "claim", topics.TASK_EVENTS, TaskEvent,
                          "Members claimed, responded, resolved, returned, suspended or resumed a task; a "
-                         "deadline was missed (sla.breached) or a task expired unclaimed; the street's "
-                         "supervisors must act (supervisor.notified).")
+                         "supervisor urged its branch (task.urged); a deadline was missed (sla.breached) or a "
+                         "task expired unclaimed; the street's supervisors must act (supervisor.notified).")
 
     @broker.subscriber(topics.CASE_DISPATCH, **options, title="claim.dispatch")
     async def on_dispatch(event: DispatchEvent) -> None:
@@ -106,7 +106,7 @@ async def _replace(session: AsyncSession, task: store.Task | None, event: Dispat
                               "summary": event.summary.model_dump_json(), "dispatched_at": event.occurred_at,
                               "claimed_at": None, "responded_at": None, "resolved_at": None, "note": None,
                               "warning": None, "suspended_at": None, "suspended_until": None, "suspensions": 0,
-                              "suspend_used_seconds": 0.0}
+                              "suspend_used_seconds": 0.0, "urge_count": 0, "urged_at": None, "urge_note": None}
     if task is None:
         session.add(store.Task(case_id=str(event.case_id), correlation_id=str(event.correlation_id),
                                **common, **fields))

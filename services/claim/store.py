@@ -36,6 +36,9 @@ class Task(SQLModel, table=True):
     suspended_at: datetime | None = None
     suspended_until: datetime | None = None
     suspensions: int = 0
+    urge_count: int = Field(default=0, description="Urges (督办) of this dispatch.")
+    urged_at: datetime | None = None
+    urge_note: str | None = Field(default=None, description="What the latest urge said, if anything.")
     revision: int = Field(default=0, description="Bumped by every change, so a move can insist on what it read.")
 
     @property

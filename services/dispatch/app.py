@@ -1,7 +1,8 @@
 """Dispatch's composition root."""
 
-from services.dispatch import handlers
+from services.dispatch import api, handlers, pages
 from services.dispatch.metrics import DispatchMetrics
+from services.dispatch.reassigning import Reassigning
 from services.dispatch.store import TABLES
 from shared.runtime import Context, Service
 
@@ -10,5 +11,9 @@ NAME = "dispatch"
 
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
     service = Service.assemble(NAME, context, TABLES, database_url)
-    handlers.subscribe(service.broker, service.uow, context, DispatchMetrics.register(context.registry))
+    metrics = DispatchMetrics.register(context.registry)
+    handlers.subscribe(service.broker, service.uow, context, metrics)
+    desk = Reassigning(service.uow, context.district, context.clock, metrics)
+    service.routers.append(api.build_router(desk, context))
+    service.routers.append(pages.build_page_router(desk, context))
     return service

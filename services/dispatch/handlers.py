@@ -1,5 +1,6 @@
 """Dispatch's subscribers: new cases, refused tasks and reopened cases all lead to a
-routing decision and a new dispatch generation."""
+routing decision and a new dispatch generation; what the clock and the members say
+about the dispatch in force keeps its SLA standing (``risk.py``) for reassignment."""
 
 import structlog
 from faststream.kafka import KafkaBroker
@@ -8,6 +9,7 @@ from services.dispatch import routing
 from services.dispatch.dispatcher import next_generation
 from services.dispatch.escalation import escalation_for
 from services.dispatch.metrics import DispatchMetrics
+from services.dispatch.risk import WATCHED, standing_after
 from services.dispatch.store import Assignment, branch_load, find
 from shared import topics
 from shared.broker import consumer_options, declare_publications
@@ -19,7 +21,9 @@ from shared.events import (
     CaseReopened,
     DispatchEvent,
     DispatchReason,
+    Envelope,
     FeedbackEvent,
+    SlaEvent,
     TaskEvent,
     TaskExpired,
     TaskResolved,
@@ -34,7 +38,8 @@ log = structlog.get_logger()
 def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: DispatchMetrics) -> None:
     options = consumer_options(context.settings, "appeal-dispatch")
     declare_publications(broker, "dispatch", topics.CASE_DISPATCH, DispatchEvent,
-                         "A case went to a branch (new generation) or to the street queue.")
+                         "A case went to a branch (new generation; reason reassigned when a supervisor "
+                         "handed it on) or to the street queue.")
     district, clock = context.district, context.clock
 
     def sent(event: CaseDispatched | CaseEscalated) -> None:
@@ -65,8 +70,17 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: D
             out = await route(tx, assignment, routing.initial_target(event.summary, district), "initial")
         sent(out)
 
+    async def keep_standing(event: Envelope) -> None:
+        async with uow.begin(event.event_id) as tx:
+            assignment = None if tx.duplicate else await find(tx.session, str(event.case_id))
+            if assignment is not None and assignment.generation == getattr(event, "generation", None):
+                assignment.stand(standing_after(assignment.sla_standing, event))
+
     @broker.subscriber(topics.TASK_EVENTS, **options, title="dispatch.tasks")
     async def on_task(event: TaskEvent) -> None:
+        if isinstance(event, WATCHED):
+            await keep_standing(event)
+            return
         if not isinstance(event, (TaskReturned, TaskExpired, TaskResolved)):
             return
         async with uow.begin(event.event_id) as tx:
@@ -88,6 +102,11 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: D
                                               assignment.escalation_in_force())
                 out = await route(tx, assignment, target, "expired")
         sent(out)
+
+    @broker.subscriber(topics.SLA_EVENTS, **options, title="dispatch.sla")
+    async def on_sla(event: SlaEvent) -> None:
+        if isinstance(event, WATCHED):
+            await keep_standing(event)
 
     @broker.subscriber(topics.FEEDBACK_EVENTS, **options, title="dispatch.feedback")
     async def on_feedback(event: FeedbackEvent) -> None:

@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry, Counter
 class DispatchMetrics:
     dispatched: Counter
     escalated: Counter
+    reassigned: Counter
 
     @classmethod
     def register(cls, registry: CollectorRegistry) -> "DispatchMetrics":
@@ -14,4 +15,6 @@ class DispatchMetrics:
             dispatched=Counter("appeal_cases_dispatched", "Dispatches to a branch.", ["branch"], registry=registry),
             escalated=Counter("appeal_cases_escalated", "Cases sent to a street's queue.", ["street"],
                               registry=registry),
+            reassigned=Counter("appeal_cases_reassigned", "Cases a supervisor handed to a branch (改派).", ["branch"],
+                               registry=registry),
         )

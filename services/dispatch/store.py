@@ -2,12 +2,14 @@
 
 import json
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from services.dispatch.escalation import Escalation
+from services.dispatch.risk import Standing
 from shared.events import CaseSummary
 
 
@@ -24,6 +26,7 @@ class Assignment(SQLModel, table=True):
     refused_by: str = Field(default="[]", description="JSON list of branches that returned or let it expire.")
     hops: int = Field(default=0, description="Accept expiries since the case arrived or was reopened.")
     escalation: str | None = Field(default=None, description="The frozen Escalation (JSON) of the current chain.")
+    standing: str = Field(default="{}", description="The SLA Standing (JSON) of the dispatch in force.")
     updated_at: datetime
 
     @property
@@ -51,6 +54,13 @@ class Assignment(SQLModel, table=True):
     def freeze(self, escalation: Escalation) -> None:
         self.escalation = escalation.model_dump_json()
 
+    @property
+    def sla_standing(self) -> Standing:
+        return Standing.model_validate_json(self.standing)
+
+    def stand(self, standing: Standing) -> None:
+        self.standing = standing.model_dump_json()
+
 
 TABLES = [Assignment.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
 ACTIVE = "active"
@@ -58,6 +68,21 @@ ACTIVE = "active"
 
 async def find(session: AsyncSession, case_id: str) -> Assignment | None:
     return await session.get(Assignment, case_id, with_for_update=True)
+
+
+async def current(session: AsyncSession, case_id: str) -> Assignment | None:
+    """Read without a lock, for a change that ``advance`` then makes only if nothing moved the case meanwhile."""
+    return await session.get(Assignment, case_id)
+
+
+async def advance(session: AsyncSession, read: Assignment, values: dict[str, Any]) -> bool:
+    """Take the case to its next generation only if it is still as ``read``: same generation,
+    state and SLA standing. Of two supervisors reassigning at once, or one racing a return,
+    an expiry, a resolve or a response, one changes the row and the other none."""
+    result = await session.execute(update(Assignment).where(
+        col(Assignment.case_id) == read.case_id, col(Assignment.generation) == read.generation,
+        col(Assignment.state) == read.state, col(Assignment.standing) == read.standing).values(**values))
+    return result.rowcount == 1  # type: ignore[attr-defined]  # SQLAlchemy types Result; an UPDATE gives a CursorResult
 
 
 async def branch_load(session: AsyncSession) -> dict[str, int]:

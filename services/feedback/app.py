@@ -1,6 +1,6 @@
 """Feedback's composition root."""
 
-from services.feedback import api, handlers
+from services.feedback import api, handlers, pages
 from services.feedback.metrics import FeedbackMetrics
 from services.feedback.store import TABLES
 from shared.runtime import Context, Service
@@ -11,5 +11,7 @@ NAME = "feedback"
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
     service = Service.assemble(NAME, context, TABLES, database_url)
     handlers.subscribe(service.broker, service.uow, context)
-    service.routers.append(api.build_router(service.uow, context, FeedbackMetrics.register(context.registry)))
+    metrics = FeedbackMetrics.register(context.registry)
+    service.routers.append(api.build_router(service.uow, context, metrics))
+    service.routers.append(pages.build_page_router(service.uow, context, metrics))
     return service

@@ -6,16 +6,17 @@ from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.caseview import STATUSES
 from services.intake.classify import InvalidReport
 from services.intake.metrics import IntakeMetrics
 from services.intake.public import PublicCase, TimelineFact, public_case
 from services.intake.registration import register
-from services.intake.store import Case, TimelineEntry, find_case, list_cases, timeline
+from services.intake.store import Case, TimelineEntry, find_by_case_no, find_case, list_cases, timeline
 from shared.auth import Identity
 from shared.district import District
 from shared.errors import Refused, refusals
@@ -145,11 +146,28 @@ def build_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics) -> A
         """Operators see the case as filed; other staff and the case's branch with phone
         numbers masked; a citizen with the tracking code sees the public view."""
         async with uow.db.session() as session:
-            case = await find_case(session, case_id)
-            if case is None:
-                raise Refused(404, "no such case")
-            view = _view_for(who, case, tracking_code, context.district)
-            entries = await timeline(session, case_id)
+            return await _case_as_seen(session, await find_case(session, case_id), who, tracking_code)
+
+    @router.get("/api/cases/by-number/{case_no}", response_model=CaseDetail | PublicCase,
+                dependencies=[tracking_code_attempts(uow.db, context, given_in_query="tracking_code",
+                                                     case_in_path="case_no")],
+                responses=refusals(401, 403, 404, {429: "Too many wrong tracking codes for this case or from this "
+                                                        "address; see Retry-After."}))
+    async def get_case_by_number(
+        case_no: Annotated[str, Path(max_length=40, description="The case number the citizen was told.")],
+        who: Annotated[Identity | None, Depends(auth.optional())],
+        tracking_code: Annotated[str | None, Query(description="Lets a citizen follow their own case.")] = None,
+    ) -> CaseDetail | PublicCase:
+        """The same as by case id, for the number people are told (350102-20261201-000042)."""
+        async with uow.db.session() as session:
+            return await _case_as_seen(session, await find_by_case_no(session, case_no), who, tracking_code)
+
+    async def _case_as_seen(session: AsyncSession, case: Case | None, who: Identity | None,
+                            tracking_code: str | None) -> CaseDetail | PublicCase:
+        if case is None:
+            raise Refused(404, "no such case")
+        view = view_for(who, case, tracking_code, context.district)
+        entries = await timeline(session, case.case_id)
         if view is View.CITIZEN:
             return citizen_view(case, entries, context.district)
         result = detail(case, context, full=view is View.FULL)
@@ -165,7 +183,7 @@ class View(Enum):
     CITIZEN = "citizen"
 
 
-def _view_for(who: Identity | None, case: Case, tracking_code: str | None, district: District) -> View:
+def view_for(who: Identity | None, case: Case, tracking_code: str | None, district: District) -> View:
     if who is not None and who.role == "operator":
         return View.FULL
     if who is not None and who.oversees(district, case.street_code or case.branch_code):

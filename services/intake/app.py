@@ -2,7 +2,7 @@
 
 import asyncio
 
-from services.intake import api, handlers
+from services.intake import api, handlers, pages, supervisor_pages
 from services.intake.metrics import IntakeMetrics
 from services.intake.store import TABLES, open_case_counts
 from shared.runtime import Context, Service
@@ -16,6 +16,8 @@ def build_service(context: Context, *, database_url: str | None = None) -> Servi
     metrics = IntakeMetrics.register(context.registry)
     handlers.subscribe(service.broker, service.uow, context, metrics, service.dead_letters)
     service.routers.append(api.build_router(service.uow, context, metrics))
+    service.routers.append(pages.build_page_router(service.uow, context, metrics))
+    service.routers.append(supervisor_pages.build_supervisor_router(service.uow, context))
 
     async def refresh_open_cases() -> None:
         while True:

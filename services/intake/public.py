@@ -11,17 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.district import District
-
-STATUS_TEXT = {
-    "registered": "已受理",
-    "dispatched": "已派单",
-    "escalated": "街道协调中",
-    "claimed": "已接单",
-    "responded": "已联系",
-    "resolved": "已办结",
-    "closed": "已结案",
-    "reopened": "重新办理中",
-}
+from shared.web.words import STATUS_TEXT
 
 
 @dataclass(frozen=True)
@@ -33,7 +23,8 @@ class TimelineFact:
 
 def _dispatched(district: District, details: dict[str, Any]) -> str:
     community = district.community_by_branch.get(details.get("branch_code") or "")
-    return f"已派单至{community.branch.name}" if community else "已派单"
+    verb = "已改派" if details.get("reason") == "reassigned" else "已派单"
+    return f"{verb}至{community.branch.name}" if community else verb
 
 
 def _escalated(district: District, details: dict[str, Any]) -> str:
@@ -54,6 +45,7 @@ PLAIN_WORDS: dict[str, Callable[[District, dict[str, Any]], str]] = {
     "task.returned": lambda _d, _f: "正在重新派单",
     "task.suspended": lambda _d, _f: "暂时联系不上您，办理时限暂停",
     "task.resumed": lambda _d, _f: "继续办理",
+    "task.urged": lambda _d, _f: "已督办，正在加快办理",
     "sla.extended": lambda _d, _f: "办理时限已延长",
     "task.resolved": lambda _d, _f: "已办结，请您评价",
     "feedback.recorded": _rated,

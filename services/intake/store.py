@@ -1,7 +1,9 @@
 """Intake's tables: the case register (with its projected status) and the timeline."""
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Integer, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -90,20 +92,8 @@ async def list_cases(
     page: int, page_size: int, street_code: str | None = None,
 ) -> tuple[list[Case], int]:
     """``street_code`` keeps a street's cases: those with its branches or in its queue."""
-    query = select(Case)
-    if street_code:
-        query = query.where(col(Case.street_code) == street_code)
-    if status:
-        query = query.where(col(Case.status) == status)
-    if branch_code:
-        query = query.where(col(Case.branch_code) == branch_code)
-    if external_id:
-        query = query.where(col(Case.external_id) == external_id)
-    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    rows = await session.execute(
-        query.order_by(col(Case.seq).desc()).offset((page - 1) * page_size).limit(page_size)
-    )
-    return list(rows.scalars()), total
+    search = CaseSearch(status=status, branch_code=branch_code, external_id=external_id, street_code=street_code)
+    return await search_cases(session, search, page=page, page_size=page_size)
 
 
 async def timeline(session: AsyncSession, case_id: str) -> list[TimelineEntry]:
@@ -166,3 +156,81 @@ async def open_case_counts(session: AsyncSession) -> list[tuple[str, str, int]]:
         .group_by(col(Case.branch_code), col(Case.status))
     )
     return [(branch or "none", status, count) for branch, status, count in rows.all()]
+
+
+@dataclass(frozen=True)
+class CaseSearch:
+    """What an operator looks a case up by; every given filter must match."""
+
+    case_no: str | None = None
+    phone: str | None = None
+    registered_from: datetime | None = None
+    registered_before: datetime | None = None
+    status: str | None = None
+    branch_code: str | None = None
+    street_code: str | None = None
+    text: str | None = None
+    external_id: str | None = None
+
+    def where(self) -> list[Any]:
+        found: list[Any] = []
+        if self.case_no:
+            found.append(col(Case.case_no).contains(self.case_no, autoescape=True))
+        if self.phone:
+            found.append(col(Case.citizen_phone).contains(self.phone, autoescape=True))
+        if self.registered_from:
+            found.append(col(Case.created_at) >= self.registered_from)
+        if self.registered_before:
+            found.append(col(Case.created_at) < self.registered_before)
+        if self.status:
+            found.append(col(Case.status) == self.status)
+        if self.branch_code:
+            found.append(col(Case.branch_code) == self.branch_code)
+        if self.street_code:
+            found.append(col(Case.street_code) == self.street_code)
+        if self.external_id:
+            found.append(col(Case.external_id) == self.external_id)
+        if self.text:
+            found.append(or_(col(Case.description).icontains(self.text, autoescape=True),
+                             col(Case.address).icontains(self.text, autoescape=True)))
+        return found
+
+
+async def search_cases(session: AsyncSession, search: CaseSearch, *, page: int, page_size: int,
+                       ) -> tuple[list[Case], int]:
+    """Newest first, a page at a time, with the number of all matches."""
+    query = select(Case).where(*search.where())
+    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+    rows = await session.execute(
+        query.order_by(col(Case.seq).desc()).offset((page - 1) * page_size).limit(page_size)
+    )
+    return list(rows.scalars()), total
+
+
+async def find_by_case_no(session: AsyncSession, case_no: str) -> Case | None:
+    return (await session.execute(select(Case).where(col(Case.case_no) == case_no))).scalar_one_or_none()
+
+
+async def similar_open_cases(session: AsyncSession, *, grid_code: str | None, address: str | None,
+                             category: str | None, limit: int = 5) -> list[Case]:
+    """Open cases of the same category in the same grid or at the same address: likely the
+    same problem reported again."""
+    places = [col(Case.grid_code) == grid_code] if grid_code else []
+    if address:
+        places.append(col(Case.address) == address)
+    if not places:
+        return []
+    query = select(Case).where(or_(*places), col(Case.status).in_(OPEN_STATUSES))
+    if category:
+        query = query.where(col(Case.category) == category)
+    rows = await session.execute(query.order_by(col(Case.seq).desc()).limit(limit))
+    return list(rows.scalars())
+
+
+async def street_open_cases(session: AsyncSession, street_code: str, statuses: tuple[str, ...],
+                            limit: int = 500) -> list[Case]:
+    """A street's cases in these statuses (its branches' and its queue's), oldest first."""
+    rows = await session.execute(
+        select(Case).where(col(Case.street_code) == street_code, col(Case.status).in_(statuses))
+        .order_by(col(Case.seq)).limit(limit))
+    return list(rows.scalars())

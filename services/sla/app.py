@@ -1,6 +1,6 @@
 """SLA's composition root."""
 
-from services.sla import api, handlers
+from services.sla import api, handlers, pages
 from services.sla.auditor import Auditor
 from services.sla.firing import FiringLoop
 from services.sla.metrics import SlaMetrics
@@ -21,4 +21,5 @@ def build_service(context: Context, *, database_url: str | None = None) -> Servi
     auditor = Auditor(service.uow, context.clock, metrics)
     service.workers.extend([loop.run, auditor.run])
     service.routers.append(api.build_router(service.uow, context))
+    service.routers.append(pages.build_page_router(service.uow, context))
     return service

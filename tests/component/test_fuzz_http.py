@@ -68,6 +68,9 @@ ROUTES = [
     Route("evaluation", "POST", "/api/cases/{id}/evaluation", "M001", "resolved", {"rating": 4, "comment": "配合"}),
     Route("extension", "POST", "/api/cases/{id}/extension", "U900", "dispatched",
           {"stage": "respond", "extend_by": "30m", "reason": "诉求人出差"}),
+    Route("reassign", "POST", "/api/cases/{id}/reassign", "U900", "dispatched",
+          {"branch_code": "B0102", "reason": "原支部人手不足"}),
+    Route("urge", "POST", "/api/cases/{id}/urge", "U900", "claimed", {"note": "群众反映强烈，请尽快"}),
 ]
 
 

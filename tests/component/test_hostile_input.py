@@ -55,6 +55,9 @@ async def test_non_finite_numbers_are_refused_naming_the_field(api):
     (f"/api/tasks/{CASE_ID}/respond", '{"note": %s}', "note", "M001"),
     (f"/api/tasks/{CASE_ID}/return", '{"reason": %s}', "reason", "M001"),
     (f"/api/cases/{CASE_ID}/extension", '{"stage": "accept", "extend_by": "1h", "reason": %s}', "reason", "U900"),
+    (f"/api/cases/{CASE_ID}/reassign", '{"branch_code": %s}', "branch_code", "U900"),
+    (f"/api/cases/{CASE_ID}/reassign", '{"branch_code": "B0102", "reason": %s}', "reason", "U900"),
+    (f"/api/cases/{CASE_ID}/urge", '{"note": %s}', "note", "U800"),
 ])
 @pytest.mark.parametrize("bad", [SURROGATE, '"南后街\\u0000噪音"'], ids=["lone-surrogate", "nul"])
 async def test_unstorable_text_is_refused_naming_the_field(api, path, template, field, who, bad):

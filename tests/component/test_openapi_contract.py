@@ -39,7 +39,8 @@ SIGNED_IN_AS = {
     "POST /api/tasks/{case_id}/respond": "M001", "POST /api/tasks/{case_id}/resolve": "M001",
     "POST /api/tasks/{case_id}/return": "M001", "POST /api/tasks/{case_id}/suspend": "M001",
     "POST /api/tasks/{case_id}/resume": "M001", "POST /api/cases/{case_id}/evaluation": "M001",
-    "POST /api/cases/{case_id}/extension": "U900",
+    "POST /api/cases/{case_id}/extension": "U900", "POST /api/cases/{case_id}/reassign": "U900",
+    "POST /api/cases/{case_id}/urge": "U900",
 }
 STAGE = {
     "GET /api/cases/{case_id}": "dispatched", "POST /api/tasks/{case_id}/claim": "dispatched",
@@ -47,6 +48,7 @@ STAGE = {
     "POST /api/tasks/{case_id}/return": "claimed", "POST /api/tasks/{case_id}/suspend": "claimed",
     "POST /api/tasks/{case_id}/resume": "suspended", "POST /api/cases/{case_id}/feedback": "resolved",
     "POST /api/cases/{case_id}/evaluation": "resolved", "POST /api/cases/{case_id}/extension": "dispatched",
+    "POST /api/cases/{case_id}/reassign": "dispatched", "POST /api/cases/{case_id}/urge": "claimed",
 }
 
 

@@ -3,11 +3,13 @@ routes, which anyone may call) against every kind of caller, on SQLite and Postg
 
 Two noise complaints at 南后街 are registered and dispatched to 三坊七巷社区党支部 (B0101,
 street S01 鼓东街道) with the services wired in memory: case A waits to be claimed, case
-B is already claimed by 张伟 (M001). Then the table below is played row by row, top to
+B is already claimed by 张伟 (M001), case Q (a report that names no community) waits in
+S01's queue. Then the table below is played row by row, top to
 bottom, each row's cells left to right, so a row runs against the state the rows above
-left (A is claimed in the claim row, resolved in the resolve row, rated in the rate
-row). A refusal that wrongly went through would change that state and show up in the
-cells after it too.
+left (Q is reassigned (改派) to B0103 in its row, so the command center after the
+street's supervisor finds it there already; A, on time, may not be reassigned; A is
+claimed in the claim row, resolved in the resolve row, rated in the rate row). A refusal
+that wrongly went through would change that state and show up in the cells after it too.
 
 The callers:
 
@@ -38,6 +40,7 @@ from tests.component.inmemory import NOISE_REPORT, Wired, cases_at, wired_system
 CALLERS = ("anon", "U100", "M001", "M002", "M005", "U900", "U910", "U800", "citizen", "wrong")
 STAFF = ("U100", "M001", "M002", "M005", "U900", "U910", "U800")
 WRONG_CODE = "ZZZZZZZZZZ"
+NOWHERE = {"source": "grid", "description": "路灯坏了一个星期没人修"}
 PHONE = "13800000001"
 
 MATRIX = """
@@ -46,7 +49,10 @@ list cases         401   200 sees  403       403       403       200 sees  200 n
 read A             401   200 full  200 mask  200 mask  403       200 mask  403       200 mask  200 pub  401
 board B0101        401   403       200 sees  200 sees  403       200 sees  403       200 sees  401      401
 queue S01          401   403       403       403       403       200 none  403       200 none  401      401
+reassign Q         401   403       403       403       403       200       403       409       401      401
 extend A (accept)  401   403       403       403       403       200       403       200       401      401
+urge A             401   403       403       403       403       200       403       200       401      401
+reassign A         401   403       403       403       403       409       403       409       401      401
 claim A            401   403       200       409       403       403       403       403       401      401
 suspend A          401   403       200       409       403       403       403       403       401      401
 resume A           401   403       200       409       403       403       403       403       401      401
@@ -74,8 +80,12 @@ ROWS = {
     "read A": Row("GET", "/api/cases/{A}"),
     "board B0101": Row("GET", "/api/branches/B0101/tasks"),
     "queue S01": Row("GET", "/api/branches/S01/tasks"),
+    "reassign Q": Row("POST", "/api/cases/{Q}/reassign", {"branch_code": "B0103", "reason": "冶山社区离得近"},
+                      after=True),
     "extend A (accept)": Row("POST", "/api/cases/{A}/extension",
                              {"stage": "accept", "extend_by": "30m", "reason": "诉求人出差"}, after=True),
+    "urge A": Row("POST", "/api/cases/{A}/urge", {"note": "群众反映强烈，请尽快"}, after=True),
+    "reassign A": Row("POST", "/api/cases/{A}/reassign", {"branch_code": "B0102"}),
     "claim A": Row("POST", "/api/tasks/{A}/claim", after=True),
     "suspend A": Row("POST", "/api/tasks/{A}/suspend", {"reason": "电话无人接听", "limit": "1h"}, after=True),
     "resume A": Row("POST", "/api/tasks/{A}/resume", after=True),
@@ -150,14 +160,18 @@ def report(actual: dict[str, dict[str, str]], details: list[str]) -> str:
 async def caller(tmp_path, database_url):
     async with wired_system(tmp_path, database_url) as wired:
         tokens = {who: await wired.api.login(who) for who in STAFF}
-        yield Caller(wired, tokens, await cases_at(wired, {"A": "dispatched", "B": "claimed"}))
+        cases = await cases_at(wired, {"A": "dispatched", "B": "claimed"})
+        queued = await wired.api.http.post("/api/cases", json=NOWHERE, headers=tokens["U100"])
+        cases["Q"] = queued.json()["case_id"], queued.json()["tracking_code"]
+        await wired.deliver()
+        yield Caller(wired, tokens, cases)
 
 
 async def test_who_may_do_what(caller: Caller):
     actual: dict[str, dict[str, str]] = {}
     details: list[str] = []
     for name, row in ROWS.items():
-        case = "B" if "{B}" in row.path else "A"
+        case = next((name for name in caller.cases if f"{{{name}}}" in row.path), "A")
         actual[name] = {}
         for who in CALLERS:
             response = await caller.call(row, who, case)

@@ -123,6 +123,11 @@ def test_dev_runs_the_loop_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
     with sqlite3.connect(data_dir / "intake.db") as intake:
         codes = [code for (code,) in intake.execute("SELECT tracking_code FROM intake_case")]
     assert codes and not [code for code in codes if code in log], "a tracking code reached the log"
+    with sqlite3.connect(data_dir / "claim.db") as claim:
+        raced = claim.execute("SELECT count(*) FROM claim_task WHERE branch_code = 'B0101' AND member_id IS NOT NULL")
+        assert raced.fetchone()[0] == 0, "the simulator claimed tasks of the branch offered to people trying the pages"
+        others = claim.execute("SELECT count(*) FROM claim_task WHERE branch_code != 'B0101' AND member_id IS NOT NULL")
+        assert others.fetchone()[0] > 0
 
 
 def test_run_serves_one_service_with_metrics(tmp_path, kafka):

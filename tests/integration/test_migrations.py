@@ -27,8 +27,11 @@ from shared.throttle_store import AttemptStore
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
-FIRST = "0001"
+FIRST, SECOND = "0001", "0002"
 ADDED_SINCE_FIRST = "failed_attempt"
+ADDED_COLUMNS = {"dispatch_assignment": {"standing": "{}"},
+                 "claim_task": {"urge_count": 0, "urged_at": None, "urge_note": None}}
+"""Columns added since the second revision, and what a row kept from before holds in each."""
 MEANINGFUL = {
     "intake_case": {"case_id": "00000000-0000-4000-8000-000000012345", "case_no": "350102-20261121-000001",
                     "description": "南后街12号楼下工地夜间施工，噪音很大", "citizen_name": "王女士",
@@ -69,6 +72,27 @@ def sample_row(table: Table) -> dict[str, Any]:
             assert isinstance(kind, String), f"no sample for {table.name}.{column.name} ({kind!r})"
             row[column.name] = f"{column.name}-{number}"[: kind.length or 100]
     return row | MEANINGFUL.get(table.name, {})
+
+
+def as_before_migrations(tables: list[Table], *, with_failed_attempt: bool = False) -> list[Table]:
+    """The tables as the code from before migrations made them: those of the first
+    revision, or with ``failed_attempt`` those of the second."""
+    metadata = MetaData()
+    old = []
+    for table in tables:
+        if table.name == ADDED_SINCE_FIRST and not with_failed_attempt:
+            continue
+        added = ADDED_COLUMNS.get(table.name)
+        if added is None:
+            old.append(table.to_metadata(metadata))
+        else:
+            old.append(Table(table.name, metadata, *[c._copy() for c in table.columns if c.name not in added]))
+    return old
+
+
+def kept(rows: dict[str, dict[str, Any]], table: Table) -> list[dict[str, Any]]:
+    """A row filled before an upgrade, as it reads after it."""
+    return [rows[table.name] | ADDED_COLUMNS.get(table.name, {})]
 
 
 async def fill(db: Database, tables: list[Table]) -> dict[str, dict[str, Any]]:
@@ -114,16 +138,16 @@ async def test_upgrade_from_the_first_revision_keeps_every_row(settings):
     for name in SERVICE_TABLES:
         async with opened(settings, name) as db:
             assert (await upgrade(db, FIRST)).after == FIRST
-            old_tables = [table for table in db.tables if table.name != ADDED_SINCE_FIRST]
-            rows = await fill(db, old_tables)
+            rows = await fill(db, as_before_migrations(db.tables))
             with pytest.raises(SchemaError, match=f"at revision {FIRST} but this code needs revision {head(name)}"):
                 await check(db)
 
             done = await upgrade(db)
 
             assert (done.before, done.after, done.adopted) == (FIRST, head(name), False)
-            for table in old_tables:
-                assert await read_back(db, table) == [rows[table.name]], f"{name}: {table.name} changed"
+            for table in db.tables:
+                if table.name != ADDED_SINCE_FIRST:
+                    assert await read_back(db, table) == kept(rows, table), f"{name}: {table.name} changed"
             assert await differences(db) == []
             attempts = AttemptStore(db)
             [(_, before, after)] = await attempts.count_failure([(Scope.LOGIN_USER, "hashed-u100")], T0)
@@ -135,7 +159,7 @@ async def test_the_services_read_what_the_first_revision_held(settings):
     for name in ("intake", "sla"):
         async with opened(settings, name) as db:
             await upgrade(db, FIRST)
-            await fill(db, [table for table in db.tables if table.name != ADDED_SINCE_FIRST])
+            await fill(db, as_before_migrations(db.tables))
             await upgrade(db)
             async with db.session() as session:
                 if name == "intake":
@@ -151,11 +175,11 @@ async def _nowhere(rows) -> None:
     raise AssertionError("nothing is published here")
 
 
-@pytest.mark.parametrize(("made_with", "recognised_as"), [("without failed_attempt", FIRST), ("every table", None)])
+@pytest.mark.parametrize(("made_with", "recognised_as"), [("without failed_attempt", FIRST), ("every table", SECOND)])
 async def test_a_database_made_before_migrations_is_recognised_and_upgraded(settings, made_with, recognised_as):
     for name in SERVICE_TABLES:
         async with opened(settings, name) as db:
-            old_tables = [t for t in db.tables if made_with == "every table" or t.name != ADDED_SINCE_FIRST]
+            old_tables = as_before_migrations(db.tables, with_failed_attempt=made_with == "every table")
             legacy = Database(db.url, old_tables, schema=db.schema)
             try:
                 await legacy.create_tables()  # what every start did before there were migrations
@@ -168,12 +192,13 @@ async def test_a_database_made_before_migrations_is_recognised_and_upgraded(sett
 
             done = await upgrade(db)
 
-            assert (done.before, done.after, done.adopted) == (recognised_as or head(name), head(name), True)
-            assert str(done) == (f"{name}: made before migrations, recognised as {FIRST} → {head(name)}"
-                                 if recognised_as else
+            assert (done.before, done.after, done.adopted) == (recognised_as, head(name), True)
+            assert str(done) == (f"{name}: made before migrations, recognised as {recognised_as} → {head(name)}"
+                                 if recognised_as != head(name) else
                                  f"{name}: made before migrations, recognised as {head(name)}, nothing more to do")
-            for table in old_tables:
-                assert await read_back(db, table) == [rows[table.name]]
+            for table in db.tables:
+                if table.name in rows:
+                    assert await read_back(db, table) == kept(rows, table)
             assert await differences(db) == []
             await check(db)
 
@@ -182,9 +207,7 @@ async def test_a_database_older_than_the_first_revision_is_refused_untouched(set
     async with opened(settings, "dispatch") as db:
         metadata = MetaData()
         tables = []
-        for table in db.tables:
-            if table.name == ADDED_SINCE_FIRST:
-                continue
+        for table in as_before_migrations(db.tables):
             columns = [column._copy() for column in table.columns if column.name != "escalation"]
             tables.append(Table(table.name, metadata, *columns))
         older = Database(db.url, tables, schema=db.schema)

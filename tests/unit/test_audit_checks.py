@@ -429,6 +429,18 @@ def test_a_generation_missing_from_the_chain():
     assert "dispatch is at generation 3; the timeline has no dispatch of 2" in problems
 
 
+def test_a_case_a_supervisor_reassigned_from_the_street_queue_audits_clean():
+    """改派 is its own cause: no event of the generation before is needed."""
+    s = loop()
+    s.event(ESCALATED, "case.dispatched", 2, reason="reassigned")
+    change(s.assignments, ESCALATED, generation=2, state="active", branch_code="B0102")
+    change(s.tasks, ESCALATED, generation=2, status="open", branch_code="B0102")
+    change(s.cases, ESCALATED, generation=2, status="dispatched")
+    s.watches.append(Watch(case_id=ESCALATED, generation=2, branch_code="B0102", open=True, dispatched_at=T0))
+    s.timers.extend(Timer(case_id=ESCALATED, generation=2, kind=kind, state="pending") for kind in KINDS)
+    assert s.audit() == []
+
+
 def test_a_first_dispatch_for_a_reason_other_than_initial():
     s = loop()
     change_entry(s, OPEN, "case.dispatched", reason="returned")

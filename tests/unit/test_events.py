@@ -1,20 +1,27 @@
-import typing
 import uuid
 
 import pytest
 from pydantic import ValidationError
 
+from shared import topics
 from shared.events import (
+    PUBLISHED,
     TOPIC_MAP,
     CaseDispatched,
     CaseEvent,
     CaseReport,
+    Envelope,
     InboundReport,
+    TaskUrged,
     case_event_adapter,
+    event_classes,
     event_id_for,
+    event_type,
 )
 from tests.unit.factories import (
     CASE_ID,
+    CORRELATION_ID,
+    T0,
     make_claimed,
     make_closed,
     make_dispatched,
@@ -62,9 +69,29 @@ class TestCaseEventAdapter:
             event.member_id = "M002"
 
     def test_every_event_type_has_a_topic(self):
-        (union, *_) = typing.get_args(CaseEvent)
-        types = {cls.model_fields["type"].default for cls in typing.get_args(union)}
+        types = {event_type(cls) for cls in event_classes(CaseEvent)}
         assert types == set(TOPIC_MAP.by_event_type)
+
+    def test_every_event_class_is_on_a_topic_and_parses(self):
+        """Declaring an event class and naming it in its topic's union is all a new event type needs."""
+        declared = set(Envelope.__subclasses__())
+        assert declared == set(event_classes(CaseEvent))
+        assert set(PUBLISHED) == set(topics.CASE_EVENT_TOPICS)
+
+    def test_an_urge_goes_on_the_task_topic_and_roundtrips(self):
+        urge = TaskUrged(event_id=event_id_for(CASE_ID, "urged#1", 1), occurred_at=T0, case_id=CASE_ID,
+                         correlation_id=CORRELATION_ID, generation=1, branch_code="B0101", supervisor_id="U900",
+                         note="请今天回电13800000001", urge_count=1)
+        assert TOPIC_MAP.topic_for("task.urged") == topics.TASK_EVENTS
+        assert urge.note == "请今天回电138****0001"
+        assert case_event_adapter.validate_json(urge.model_dump_json()) == urge
+
+    def test_a_reassignment_is_a_dispatch_with_who_and_why(self):
+        event = make_dispatched(2, "B0102", reason="reassigned", reassigned_by="U900",
+                                reassign_reason="原支部人手不足，请回电13800000001")
+        parsed = case_event_adapter.validate_json(event.model_dump_json())
+        assert type(parsed) is CaseDispatched and parsed.reassigned_by == "U900"
+        assert parsed.reassign_reason == "原支部人手不足，请回电138****0001"
 
 
 class TestEventIdFor:

@@ -1,0 +1,38 @@
+"""The supervisor's 改派 form, sent from the street overview: the same reassignment as the API's."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from services.dispatch.api import ReassignBody
+from services.dispatch.reassigning import Reassigning
+from shared.auth import Identity
+from shared.errors import Refused
+from shared.runtime import Context
+from shared.web.site import page_auth
+from shared.web.supervision import back_to_overview
+
+
+def build_page_router(desk: Reassigning, context: Context) -> APIRouter:
+    auth = page_auth(context)
+    supervisor = Depends(auth.require("supervisor", "command_center"))
+    router = APIRouter(include_in_schema=False)
+
+    @router.post("/supervisor/cases/{case_id}/reassign", dependencies=[auth.checked_form()])
+    async def reassign(case_id: str, who: Annotated[Identity, supervisor],
+                       case_no: Annotated[str, Form(max_length=40)] = "",
+                       branch_code: Annotated[str, Form(max_length=32)] = "",
+                       reason: Annotated[str, Form(max_length=2000)] = "",
+                       street: Annotated[str, Form(max_length=32)] = "") -> Response:
+        try:
+            body = ReassignBody.model_validate({"branch_code": branch_code, "reason": reason.strip() or None})
+            await desk.reassign(case_id, who, body.branch_code, body.reason)
+        except ValidationError:
+            return back_to_overview("reassign", 422, case_no, street)
+        except Refused as refusal:
+            return back_to_overview("reassign", refusal.status, case_no, street)
+        return back_to_overview("reassign", 200, case_no, street)
+
+    return router
