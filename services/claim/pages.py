@@ -23,7 +23,7 @@ from shared.runtime import Context
 from shared.web.forms import problems_from
 from shared.web.session import PageRefused
 from shared.web.site import service_pages
-from shared.web.supervision import back_to_overview
+from shared.web.supervision import act_and_go_back
 
 TEMPLATES = Path(__file__).parent / "templates"
 BOARD_REFRESH_SECONDS = 30
@@ -97,14 +97,10 @@ def build_page_router(tasks: TaskBoard, context: Context) -> APIRouter:
                    case_no: Annotated[str, Form(max_length=40)] = "", note: Annotated[str, Form(max_length=2000)] = "",
                    street: Annotated[str, Form(max_length=32)] = "") -> Response:
         """督办 from the street overview; back there with the outcome."""
-        try:
-            body = UrgeBody(note=note.strip() or None)
-            await tasks.urge(case_id, who, body.note, context.district)
-        except ValidationError:
-            return back_to_overview("urge", 422, case_no, street)
-        except Refused as refusal:
-            return back_to_overview("urge", refusal.status, case_no, street)
-        return back_to_overview("urge", 200, case_no, street)
+        async def perform() -> None:
+            await tasks.urge(case_id, who, UrgeBody(note=note.strip() or None).note, context.district)
+
+        return await act_and_go_back("urge", case_no, street, perform)
 
     async def _task_page(request: Request, case_id: str, who: Identity, *, notice: str | None = None,
                          problems: dict[str, str] | None = None, status_code: int = 200) -> Response:

@@ -4,15 +4,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from services.dispatch.api import ReassignBody
 from services.dispatch.reassigning import Reassigning
 from shared.auth import Identity
-from shared.errors import Refused
 from shared.runtime import Context
 from shared.web.site import page_auth
-from shared.web.supervision import back_to_overview
+from shared.web.supervision import act_and_go_back
 
 
 def build_page_router(desk: Reassigning, context: Context) -> APIRouter:
@@ -26,13 +24,10 @@ def build_page_router(desk: Reassigning, context: Context) -> APIRouter:
                        branch_code: Annotated[str, Form(max_length=32)] = "",
                        reason: Annotated[str, Form(max_length=2000)] = "",
                        street: Annotated[str, Form(max_length=32)] = "") -> Response:
-        try:
+        async def perform() -> None:
             body = ReassignBody.model_validate({"branch_code": branch_code, "reason": reason.strip() or None})
             await desk.reassign(case_id, who, body.branch_code, body.reason)
-        except ValidationError:
-            return back_to_overview("reassign", 422, case_no, street)
-        except Refused as refusal:
-            return back_to_overview("reassign", refusal.status, case_no, street)
-        return back_to_overview("reassign", 200, case_no, street)
+
+        return await act_and_go_back("reassign", case_no, street, perform)
 
     return router

@@ -4,16 +4,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from services.sla.api import ExtensionBody
 from services.sla.granting import grant_extension
 from shared.auth import Identity
-from shared.errors import Refused
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
 from shared.web.site import page_auth
-from shared.web.supervision import back_to_overview
+from shared.web.supervision import act_and_go_back
 
 
 def build_page_router(uow: UnitOfWork, context: Context) -> APIRouter:
@@ -27,15 +25,12 @@ def build_page_router(uow: UnitOfWork, context: Context) -> APIRouter:
                      extend_by: Annotated[str, Form(max_length=8)] = "",
                      reason: Annotated[str, Form(max_length=2000)] = "",
                      street: Annotated[str, Form(max_length=32)] = "") -> Response:
-        try:
+        async def perform() -> None:
             body = ExtensionBody.model_validate({"stage": stage, "extend_by": extend_by, "reason": reason.strip()})
             async with uow.begin() as tx:
                 await grant_extension(tx, case_id, body.stage, body.extend_by, body.reason, who, context.district,
                                       context.clock.now())
-        except ValidationError:
-            return back_to_overview("extension", 422, case_no, street)
-        except Refused as refusal:
-            return back_to_overview("extension", refusal.status, case_no, street)
-        return back_to_overview("extension", 200, case_no, street)
+
+        return await act_and_go_back("extension", case_no, street, perform)
 
     return router

@@ -3,9 +3,13 @@ claim, 延期 in sla); each sends the supervisor back to the street overview wit
 outcome, which the overview puts in words. Only known outcomes are shown, so nothing a
 link carries is echoed back as text."""
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from shared.errors import Refused
 
 OVERVIEW = "/supervisor"
 OUTCOMES: dict[tuple[str, int], str] = {
@@ -36,3 +40,16 @@ def back_to_overview(action: str, status: int, case_no: str, street: str | None 
 
 def outcome_words(action: str | None, status: int | None) -> str | None:
     return OUTCOMES.get((action or "", status or 0))
+
+
+async def act_and_go_back(action: str, case_no: str, street: str,
+                          perform: Callable[[], Awaitable[object]]) -> RedirectResponse:
+    """Run a supervisor's action (its form checked inside ``perform``) and return to the
+    overview saying how it went: a form that does not validate is a 422, a refusal its status."""
+    try:
+        await perform()
+    except ValidationError:
+        return back_to_overview(action, 422, case_no, street)
+    except Refused as refusal:
+        return back_to_overview(action, refusal.status, case_no, street)
+    return back_to_overview(action, 200, case_no, street)
