@@ -371,3 +371,32 @@ async def test_the_supervisor_hands_a_queued_case_to_a_branch_and_urges_one_the_
                 "/operator/cases", params={"q": "装修"})).text)
             assert urged_no
             assert "林主任（U900）督办：群众反映强烈" in (await operator.http.get(f"/cases/{urged_no.group(1)}")).text
+
+
+async def test_forms_of_another_role_are_refused_with_the_form_token_valid(tmp_path, database_url):
+    """A valid CSRF token is not a permission: each action's page route checks the role too."""
+    async with wired_system(tmp_path, database_url) as wired:
+        case_id, _code = (await cases_at(wired, {"a": "dispatched"}))["a"]
+        actions = {f"/member/tasks/{case_id}/claim": ("M001", {}),
+                   f"/supervisor/cases/{case_id}/urge": ("U900", {"case_no": "x"}),
+                   f"/supervisor/cases/{case_id}/reassign": ("U900", {"case_no": "x", "branch_code": "B0102"}),
+                   f"/supervisor/cases/{case_id}/extension": ("U900", {"case_no": "x", "stage": "accept",
+                                                                        "extend_by": "30m", "reason": "约定"}),
+                   "/operator/cases": ("U100", {"source": "hotline", "description": "别人的诉求"})}
+        for path, (allowed, form) in actions.items():
+            for user_id in ("U100", "M001", "U900", "U910"):
+                if user_id == allowed or (user_id == "U910" and allowed == "U900"):
+                    continue
+                async with browser_as(wired, user_id) as browser:
+                    refused = await browser.post(path, form, token_from="/")
+                    assert refused.status_code == 403 and "身份" in refused.text, (path, user_id)
+        async with browser_as(wired, "M001") as zhang:
+            assert f"/member/tasks/{case_id}/claim" in (await zhang.http.get("/member")).text, "nothing moved"
+        async with browser_as(wired, "U100") as operator:
+            case_no = re.search(r'<a href="/cases/([^"]+)">', (await operator.http.get("/operator/cases")).text)
+        assert case_no
+        for user_id, status in (("M001", 200), ("M005", 403), ("U900", 200), ("U910", 403), ("U800", 200)):
+            async with browser_as(wired, user_id) as browser:
+                seen = await browser.http.get(f"/cases/{case_no.group(1)}")
+                assert seen.status_code == status, user_id
+                assert "13800000001" not in seen.text, "only the operator sees the phone number in full"
