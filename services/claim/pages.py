@@ -23,7 +23,7 @@ from shared.runtime import Context
 from shared.web.forms import problems_from
 from shared.web.session import PageRefused
 from shared.web.site import service_pages
-from shared.web.supervision import act_and_go_back
+from shared.web.supervision import OriginDep, act_and_go_back
 
 TEMPLATES = Path(__file__).parent / "templates"
 BOARD_REFRESH_SECONDS = 30
@@ -93,14 +93,13 @@ def build_page_router(tasks: TaskBoard, context: Context) -> APIRouter:
         return RedirectResponse(f"{target}?done={move.name}", status_code=303)
 
     @router.post("/supervisor/cases/{case_id}/urge", dependencies=[pages.auth.checked_form()])
-    async def urge(case_id: str, who: Annotated[Identity, supervisor],
-                   case_no: Annotated[str, Form(max_length=40)] = "", note: Annotated[str, Form(max_length=2000)] = "",
-                   street: Annotated[str, Form(max_length=32)] = "") -> Response:
-        """督办 from the street overview; back there with the outcome."""
+    async def urge(case_id: str, who: Annotated[Identity, supervisor], origin: OriginDep,
+                   note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+        """督办 from the street overview or the case page; back there with the outcome."""
         async def perform() -> None:
             await tasks.urge(case_id, who, UrgeBody(note=note.strip() or None).note, context.district)
 
-        return await act_and_go_back("urge", case_no, street, perform)
+        return await act_and_go_back("urge", origin, perform)
 
     async def _task_page(request: Request, case_id: str, who: Identity, *, notice: str | None = None,
                          problems: dict[str, str] | None = None, status_code: int = 200) -> Response:

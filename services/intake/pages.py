@@ -18,6 +18,7 @@ from services.intake.metrics import IntakeMetrics
 from services.intake.registration import register
 from services.intake.staff_timeline import describe
 from services.intake.store import Case, CaseSearch, find_by_case_no, search_cases, similar_open_cases, timeline
+from services.intake.supervisor_pages import SUPERVISING, case_actions, supervisor_said
 from shared.auth import Identity
 from shared.errors import Refused
 from shared.events import CaseReport
@@ -122,7 +123,8 @@ def build_page_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics)
 
     @router.get("/cases/{case_no}", response_class=HTMLResponse)
     async def case_page(request: Request, case_no: str, who: Annotated[Identity, anyone_on_staff],
-                        done: str | None = None) -> Response:
+                        done: str | None = None, action: Annotated[str | None, Query(max_length=16)] = None,
+                        outcome: Annotated[int | None, Query(ge=100, le=599)] = None) -> Response:
         async with uow.db.session() as session:
             case = await find_by_case_no(session, case_no)
             if case is None:
@@ -135,8 +137,10 @@ def build_page_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics)
             similar = [c for c in await similar_open_cases(session, grid_code=case.grid_code, address=case.address,
                                                            category=case.category) if c.case_id != case.case_id]
         steps = [(e.at, describe(e.type, _details(e.details), district)) for e in entries]
+        said = supervisor_said(action, outcome) or ({"notice": NOTICES[done]} if done in NOTICES else {})
         return pages.render(request, "case_page.html", who=who, case=detail(case, context, full=view is View.FULL),
-                            steps=steps, similar=similar, notice=NOTICES.get(done or ""))
+                            steps=steps, similar=similar, **said,
+                            **(case_actions(who, case, district) if who.role in SUPERVISING else {}))
 
     @router.get("/track", response_class=HTMLResponse)
     async def track_form(request: Request, case_no: Annotated[str, Query(max_length=40)] = "") -> Response:

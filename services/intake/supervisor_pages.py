@@ -4,17 +4,17 @@ the forms for 改派, 督办 and 延期 (each handled by the service that owns i
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.intake.api import detail
 from services.intake.report import UNROUTED, BranchLine, build_report
-from services.intake.store import report_rows, street_open_cases
+from services.intake.store import Case, report_rows, street_open_cases
 from services.intake.watch import watched
 from shared.auth import Identity
-from shared.district import Street
+from shared.district import District, Street
 from shared.events import Priority
 from shared.idempotency import UnitOfWork
 from shared.runtime import Context
@@ -25,6 +25,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 PERIODS = {"7d": ("近7天", timedelta(days=7)), "30d": ("近30天", timedelta(days=30)), "all": ("全部", None)}
 EXTEND_BY = {"10m": "10分钟", "30m": "30分钟", "1h": "1小时", "2h": "2小时", "1d": "1天"}
 OVERVIEW_REFRESH_SECONDS = 30
+SUPERVISING = ("supervisor", "command_center")
 
 
 def build_supervisor_router(uow: UnitOfWork, context: Context) -> APIRouter:
@@ -57,16 +58,30 @@ def build_supervisor_router(uow: UnitOfWork, context: Context) -> APIRouter:
                            key=lambda pair: (not pair[0].late, pair[0].deadline))
         report = build_report(rows, {c.branch.code: c.branch.name for c in shown.communities})
         league = sorted((line for line in report.lines if line.branch_code != UNROUTED), key=_league_order)
-        words = outcome_words(action, outcome)
-        said = {"notice": words} if outcome == 200 else {"problems": {"form": words}} if words else {}
         targets = district.communities if who.role == "command_center" else shown.communities
         return pages.render(request, "supervisor.html", who=who, street=shown, streets=district.streets,
                             watchlist=watchlist, queue=[detail(c, context, full=False) for c in queue],
                             league=league, total=report.total,
                             period=period, periods=PERIODS, extend_by=EXTEND_BY, targets=targets,
-                            case_no=case, refresh=OVERVIEW_REFRESH_SECONDS, **said)
+                            case_no=case, refresh=OVERVIEW_REFRESH_SECONDS, **supervisor_said(action, outcome))
 
     return router
+
+
+def supervisor_said(action: str | None, outcome: int | None) -> dict[str, Any]:
+    """How a supervisor's action went, as the page shows it: a notice, or an error."""
+    words = outcome_words(action, outcome)
+    if words is None:
+        return {}
+    return {"notice": words} if outcome == 200 else {"problems": {"form": words}}
+
+
+def case_actions(who: Identity, case: Case, district: District) -> dict[str, Any]:
+    """What the case page needs to offer a supervisor 督办, 延期 and 改派 for this case."""
+    street = district.street_by_code.get(case.street_code or "") or district.streets[0]
+    targets = district.communities if who.role == "command_center" else street.communities
+    stage = {"dispatched": "accept", "claimed": "respond"}.get(case.status)
+    return {"actions_street": street, "targets": targets, "extend_by": EXTEND_BY, "stage": stage}
 
 
 def _street_shown(who: Identity, asked: str, streets: list[Street], by_code: dict[str, Street]) -> Street:

@@ -1,11 +1,14 @@
 """The supervisor's actions live in the services that own them (改派 in dispatch, 督办 in
-claim, 延期 in sla); each sends the supervisor back to the street overview with the
-outcome, which the overview puts in words. Only known outcomes are shown, so nothing a
+claim, 延期 in sla); each sends the supervisor back to the street overview or the case
+page with the outcome, which that page puts in words. Only known outcomes are shown, so nothing a
 link carries is echoed back as text."""
 
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlencode
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import quote, urlencode
 
+from fastapi import Depends, Form
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
@@ -31,25 +34,45 @@ OUTCOMES: dict[tuple[str, int], str] = {
 }
 
 
-def back_to_overview(action: str, status: int, case_no: str, street: str | None = None) -> RedirectResponse:
-    query = {"action": action, "outcome": status, "case": case_no[:40]}
-    if street:
-        query["street"] = street
-    return RedirectResponse(f"{OVERVIEW}?{urlencode(query)}", status_code=303)
+@dataclass(frozen=True)
+class Origin:
+    """Where an action's form was sent from, to go back there: the overview (of a street,
+    for the command center) or the case's own page (``back`` = "case")."""
+
+    case_no: str = ""
+    street: str = ""
+    back: str = ""
+
+    def redirect(self, action: str, status: int) -> RedirectResponse:
+        query: dict[str, str | int] = {"action": action, "outcome": status}
+        if self.back == "case" and self.case_no:
+            return RedirectResponse(f"/cases/{quote(self.case_no)}?{urlencode(query)}", status_code=303)
+        query["case"] = self.case_no
+        if self.street:
+            query["street"] = self.street
+        return RedirectResponse(f"{OVERVIEW}?{urlencode(query)}", status_code=303)
+
+
+def action_origin(case_no: Annotated[str, Form(max_length=40)] = "",
+                  street: Annotated[str, Form(max_length=32)] = "",
+                  back: Annotated[str, Form(max_length=8)] = "") -> Origin:
+    return Origin(case_no, street, back)
+
+
+OriginDep = Annotated[Origin, Depends(action_origin)]
 
 
 def outcome_words(action: str | None, status: int | None) -> str | None:
     return OUTCOMES.get((action or "", status or 0))
 
 
-async def act_and_go_back(action: str, case_no: str, street: str,
-                          perform: Callable[[], Awaitable[object]]) -> RedirectResponse:
-    """Run a supervisor's action (its form checked inside ``perform``) and return to the
-    overview saying how it went: a form that does not validate is a 422, a refusal its status."""
+async def act_and_go_back(action: str, origin: Origin, perform: Callable[[], Awaitable[object]]) -> RedirectResponse:
+    """Run a supervisor's action (its form checked inside ``perform``) and go back where it
+    came from saying how it went: a form that does not validate is a 422, a refusal its status."""
     try:
         await perform()
     except ValidationError:
-        return back_to_overview(action, 422, case_no, street)
+        return origin.redirect(action, 422)
     except Refused as refusal:
-        return back_to_overview(action, refusal.status, case_no, street)
-    return back_to_overview(action, 200, case_no, street)
+        return origin.redirect(action, refusal.status)
+    return origin.redirect(action, 200)

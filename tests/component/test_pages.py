@@ -400,3 +400,25 @@ async def test_forms_of_another_role_are_refused_with_the_form_token_valid(tmp_p
                 seen = await browser.http.get(f"/cases/{case_no.group(1)}")
                 assert seen.status_code == status, user_id
                 assert "13800000001" not in seen.text, "only the operator sees the phone number in full"
+
+
+async def test_the_supervisor_acts_on_a_case_from_its_own_page_and_comes_back_to_it(tmp_path, database_url):
+    async with wired_system(tmp_path, database_url) as wired:
+        case_id, _code = (await cases_at(wired, {"a": "dispatched"}))["a"]
+        async with browser_as(wired, "U900") as lin:
+            case_no = re.search(r'<a href="/cases/([^"]+)">', (await lin.http.get("/operator/cases")).text)
+            assert case_no
+            page = await lin.http.get(f"/cases/{case_no.group(1)}")
+            for action in ("urge", "extension", "reassign"):
+                assert f'action="/supervisor/cases/{case_id}/{action}"' in page.text, action
+            urged = await lin.post(f"/supervisor/cases/{case_id}/urge",
+                                   {"case_no": case_no.group(1), "back": "case", "note": "请今天上门"},
+                                   token_from="/supervisor")
+            assert urged.headers["location"].startswith(f"/cases/{case_no.group(1)}?")
+            assert notice(await lin.http.get(urged.headers["location"])) == "已督办，承办支部的任务板上会醒目显示。"
+            extended = await lin.post(f"/supervisor/cases/{case_id}/extension",
+                                      {"case_no": case_no.group(1), "back": "case", "stage": "accept",
+                                       "extend_by": "1h", "reason": "群众出差"}, token_from="/supervisor")
+            assert notice(await lin.http.get(extended.headers["location"])) == "已延期，承办支部的时限已顺延。"
+        async with browser_as(wired, "U100") as operator:
+            assert 'action="/supervisor/cases/' not in (await operator.http.get(f"/cases/{case_no.group(1)}")).text
