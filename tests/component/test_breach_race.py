@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+import pytest
 from faststream.kafka import TestKafkaBroker
 from prometheus_client import CollectorRegistry
 from sqlalchemy import select
@@ -30,9 +31,13 @@ from shared.events import (
 from shared.outbox import OutboxMessage
 from shared.settings import Settings
 from tests.component.conftest import MEMBER
+from tests.strategies import SOAK_MARKS
 from tests.unit.factories import T0, make_dispatched, make_timer_fired
 
-CASES = 2000
+CASES = 500
+SOAK_CASES = 2000
+"""Races per test: in make test, and in make soak."""
+RACES = [CASES, pytest.param(SOAK_CASES, marks=SOAK_MARKS, id="soak")]
 
 
 def deadline_reached(case_id: uuid.UUID, stage: str) -> Envelope:
@@ -47,7 +52,8 @@ def task(case_id: uuid.UUID, status: str) -> Task:
                 accept_deadline=dispatched.accept_deadline, respond_deadline=dispatched.respond_deadline)
 
 
-async def race(tmp_path, database_url, *, status: str, now, member_move: Callable[[TaskBoard, str], Awaitable],
+async def race(tmp_path, database_url, *, cases: int, status: str, now,
+               member_move: Callable[[TaskBoard, str], Awaitable],
                stage: str) -> tuple[set[uuid.UUID], list[Envelope], dict[str, str]]:
     """Each case's task starts in ``status``; the member's move and the ``stage`` deadline
     race in random order with random delays. Returns who moved, the events, the statuses."""
@@ -56,7 +62,7 @@ async def race(tmp_path, database_url, *, status: str, now, member_move: Callabl
     service = build_service(build_context(Settings(data_dir=tmp_path), clock=clock), database_url=database_url)
     await service.db.create_tables()
     board = TaskBoard(service.uow, clock, ClaimMetrics.register(CollectorRegistry()))
-    case_ids = [uuid.uuid4() for _ in range(CASES)]
+    case_ids = [uuid.uuid4() for _ in range(cases)]
     moved: set[uuid.UUID] = set()
 
     async def move(case_id: uuid.UUID) -> None:
@@ -75,7 +81,7 @@ async def race(tmp_path, database_url, *, status: str, now, member_move: Callabl
             await asyncio.sleep(rng.random() * 0.003)
             await broker.publish(deadline_reached(case_id, stage), topics.SLA_EVENTS)
 
-        for start in range(0, CASES, 100):
+        for start in range(0, cases, 100):
             await asyncio.gather(*[side(case_id) for case_id in case_ids[start:start + 100]
                                    for side in rng.sample([move, time_out], 2)])
 
@@ -86,29 +92,31 @@ async def race(tmp_path, database_url, *, status: str, now, member_move: Callabl
     return moved, [case_event_adapter.validate_json(payload) for payload in rows], statuses
 
 
-async def test_claim_and_accept_timeout_never_both_win(tmp_path, database_url):
+@pytest.mark.parametrize("cases", RACES)
+async def test_claim_and_accept_timeout_never_both_win(tmp_path, database_url, cases):
     claimed, events, statuses = await race(
-        tmp_path, database_url, status="open", now=T0, stage="accept",
+        tmp_path, database_url, cases=cases, status="open", now=T0, stage="accept",
         member_move=lambda board, case_id: board.perform(CLAIM, case_id, MEMBER))
     breached = {e.case_id for e in events if isinstance(e, SlaBreached) and e.stage == "accept"}
 
     assert not claimed & breached, "a generation had both a successful claim and an accept breach"
-    assert len(claimed | breached) == CASES, "every race has a winner"
+    assert len(claimed | breached) == cases, "every race has a winner"
     assert {e.case_id for e in events if isinstance(e, TaskClaimed)} == claimed
     assert {statuses[str(c)] for c in claimed} <= {"claimed"} and {statuses[str(c)] for c in breached} <= {"expired"}
-    assert 0.2 < len(claimed) / CASES < 0.8, "the interleaving should let both sides win often"
+    assert 0.2 < len(claimed) / cases < 0.8, "the interleaving should let both sides win often"
 
 
-async def test_suspension_and_respond_timeout_never_both_win(tmp_path, database_url):
+@pytest.mark.parametrize("cases", RACES)
+async def test_suspension_and_respond_timeout_never_both_win(tmp_path, database_url, cases):
     """The suspension asks just before the deadline; the deadline event is for the old time."""
     just_before = make_dispatched(1).respond_deadline - timedelta(seconds=1)
     suspended, events, _ = await race(
-        tmp_path, database_url, status="claimed", now=just_before, stage="respond",
+        tmp_path, database_url, cases=cases, status="claimed", now=just_before, stage="respond",
         member_move=lambda board, case_id: board.perform(SUSPEND, case_id, MEMBER, "电话无人接听",
                                                          timedelta(hours=1)))
     breached = {e.case_id for e in events if isinstance(e, SlaBreached) and e.stage == "respond"}
 
     assert not suspended & breached, "a respond breach for a deadline the suspension had already moved"
-    assert len(suspended | breached) == CASES, "every race has a winner"
+    assert len(suspended | breached) == cases, "every race has a winner"
     assert {e.case_id for e in events if isinstance(e, TaskSuspended)} == suspended
-    assert 0.2 < len(suspended) / CASES < 0.8, "the interleaving should let both sides win often"
+    assert 0.2 < len(suspended) / cases < 0.8, "the interleaving should let both sides win often"

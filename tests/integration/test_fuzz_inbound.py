@@ -36,7 +36,8 @@ from tests.strategies import SOAK_MARKS, SQL_LIKE, encode, json_values, mutated,
 
 pytestmark = pytest.mark.integration
 
-MESSAGES = 1_000
+MESSAGES = 300
+SOAK_MESSAGES = 3_000
 LARGEST = 1024 * 1024
 """Values are cut to a MiB at most (Kafka's default limit; a document cut short is JSON no more)."""
 DISTRICT = load_district()
@@ -180,7 +181,7 @@ async def quiet(run: Running, bootstrap: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("count", [MESSAGES, pytest.param(MESSAGES * 3, marks=SOAK_MARKS, id="soak")])
+@pytest.mark.parametrize("count", [MESSAGES, pytest.param(SOAK_MESSAGES, marks=SOAK_MARKS, id="soak")])
 async def test_every_inbound_message_becomes_one_case_or_one_dead_letter(kafka, tmp_path, database_url, count):
     batch = generate(count)
     # Intake alone registers a few dozen reports a second here (a transaction each); with every

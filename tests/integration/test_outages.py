@@ -11,8 +11,10 @@ from shared import topics
 from shared.embedded import EmbeddedBroker
 from tests.integration.harness import Running, caught_up, publish, read_topic, report, running_system, settings_for
 from tests.integration.private_postgres import PrivatePostgres
+from tests.strategies import SOAK_MARKS
 
-pytestmark = pytest.mark.integration
+# Minutes of outage each: a fault run of `make soak` (CI runs it).
+pytestmark = [pytest.mark.integration, *SOAK_MARKS]
 
 OUTAGE_SECONDS = 6.0
 

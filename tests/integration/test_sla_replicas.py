@@ -1,4 +1,5 @@
-"""Two `appeal run sla` replicas on one PostgreSQL database fire 10,000 timers, each once.
+"""Two `appeal run sla` replicas on one PostgreSQL database fire 2,000 timers (10,000 in
+make soak), each once.
 
 The firing loop claims due rows under ``FOR UPDATE SKIP LOCKED`` so replicas share the
 work without overlap. A timer's event id is derived from the timer itself, so a timer
@@ -29,10 +30,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared import topics
 from shared.embedded import free_port
 from tests.integration.harness import read_topic
+from tests.strategies import SOAK_MARKS
 
 pytestmark = pytest.mark.integration
 SLA = [str(Path(sys.executable).parent / "appeal"), "run", "sla"]
-TIMERS = 10_000
+TIMERS = 2_000
+SOAK_TIMERS = 10_000
+"""Timers in make test, and in make soak."""
 LEAD_S, SPREAD_S = 1.0, 3.0
 COLUMNS = ("case_id", "correlation_id", "kind", "stage", "generation", "branch_code", "due_at", "deadline", "state")
 
@@ -70,8 +74,9 @@ def stop(replicas: list[subprocess.Popen[bytes]]) -> list[int]:
     return [process.returncode for process in replicas]
 
 
+@pytest.mark.parametrize("timers", [TIMERS, pytest.param(SOAK_TIMERS, marks=SOAK_MARKS, id="soak")])
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
-async def test_two_replicas_fire_ten_thousand_timers_each_once(kafka, tmp_path, database_url):
+async def test_two_replicas_fire_thousands_of_timers_each_once(kafka, tmp_path, database_url, timers):
     ports = [free_port(), free_port()]
     base = {k: v for k, v in os.environ.items() if not k.startswith("APPEAL_")}
     key = secrets.token_urlsafe(48)
@@ -103,14 +108,14 @@ async def test_two_replicas_fire_ten_thousand_timers_each_once(kafka, tmp_path, 
             await until(ready, "both replicas to be ready", timeout=60)
             start = await db.fetchval("SELECT clock_timestamp()") + timedelta(seconds=LEAD_S)
             correlation = str(uuid.uuid4())
-            dues = [start + timedelta(seconds=SPREAD_S * i / TIMERS) for i in range(TIMERS)]
+            dues = [start + timedelta(seconds=SPREAD_S * i / timers) for i in range(timers)]
             rows = [(str(uuid.uuid4()), correlation, "accept", "accept", 1, "B0101", due, due + timedelta(minutes=10),
                      "pending") for due in dues]
             await db.copy_records_to_table("sla_timer", records=rows, columns=COLUMNS, schema_name="appeal_sla")
 
             async def drained() -> bool:
                 fired = await db.fetchval("SELECT count(*) FROM appeal_sla.sla_timer WHERE state = 'fired'")
-                return fired == TIMERS and await db.fetchval("SELECT count(*) FROM appeal_sla.outbox") == 0
+                return fired == timers and await db.fetchval("SELECT count(*) FROM appeal_sla.outbox") == 0
 
             await until(drained, "every timer fired and every outbox row published")
             assert await db.fetchval("SELECT count(*) FROM appeal_sla.sla_timer WHERE fired_at IS NULL") == 0
@@ -118,12 +123,12 @@ async def test_two_replicas_fire_ten_thousand_timers_each_once(kafka, tmp_path, 
             records = await read_topic(kafka.bootstrap, topics.SLA_EVENTS)
             repeated = {i: n for i, n in Counter(dict(r.headers)["event_id"] for r in records).items() if n > 1}
             assert not repeated, f"{len(repeated)} event ids published more than once"
-            assert len(records) == TIMERS
+            assert len(records) == timers
             assert sorted(json.loads(r.value)["case_id"] for r in records) == sorted(row[0] for row in rows)
 
             split = [await deadlines_reached(http, port) for port in ports]
             print(f"timers fired per replica: {split}")
-            assert sum(split) == TIMERS, f"replicas fired {split}: some timer more than once"
+            assert sum(split) == timers, f"replicas fired {split}: some timer more than once"
             assert all(split), f"one replica fired everything {split}: the overlap was not exercised"
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it: -SIGTERM is a clean exit.
         assert set(stop(replicas)) <= {0, -signal.SIGTERM}
