@@ -2,6 +2,9 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Test files run on this many workers (most tests wait on a broker or a clock more than
+# they compute); 0 runs them in this process, one after another.
+TEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
 .PHONY: demo test lint soak bench clean
@@ -10,7 +13,7 @@ demo: $(STAMP)
 	$(VENV)/bin/appeal dev --simulate 2
 
 test: $(STAMP) lint
-	$(VENV)/bin/python -m pytest -q -m "not soak" $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -m "not soak" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Longer fault and load runs: every service killed in turn under load, thousands of
 # generated inputs. Needs APPEAL_TEST_POSTGRES_URL for the crash run.

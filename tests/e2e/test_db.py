@@ -26,7 +26,8 @@ from tests.unit.factories import T0
 pytestmark = pytest.mark.e2e
 APPEAL = [str(Path(sys.executable).parent / "appeal")]
 SERVICES = list(SERVICE_TABLES)
-HEAD = head("intake")
+HEADS = {name: head(name) for name in SERVICES}
+"""Each service's migrations move on by themselves: their latest revisions differ."""
 FIRST = "0001"
 
 
@@ -63,24 +64,24 @@ def test_upgrade_says_what_it_did_for_each_service_and_then_that_nothing_is_left
     env = {"APPEAL_DATABASE_URL": database_url, "APPEAL_DATA_DIR": str(tmp_path)}
     before = appeal("db", "status", env=env)
     assert before.returncode == 1, before.stderr
-    assert before.stdout.splitlines() == [f"{name}: empty, needs {HEAD}" for name in SERVICES]
+    assert before.stdout.splitlines() == [f"{name}: empty, needs {HEADS[name]}" for name in SERVICES]
 
     upgraded = appeal("db", "upgrade", env=env)
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.splitlines() == [f"{name}: empty → {HEAD}" for name in SERVICES]
+    assert upgraded.stdout.splitlines() == [f"{name}: empty → {HEADS[name]}" for name in SERVICES]
 
     again = appeal("db", "upgrade", env=env)
-    assert again.stdout.splitlines() == [f"{name}: {HEAD}, nothing to do" for name in SERVICES]
+    assert again.stdout.splitlines() == [f"{name}: {HEADS[name]}, nothing to do" for name in SERVICES]
     after = appeal("db", "status", env=env)
     assert after.returncode == 0, after.stderr
-    assert after.stdout.splitlines() == [f"{name}: {HEAD}, current" for name in SERVICES]
+    assert after.stdout.splitlines() == [f"{name}: {HEADS[name]}, current" for name in SERVICES]
 
 
 def test_upgrade_from_the_first_revision(tmp_path):
     asyncio.run(at_first_revision(tmp_path))
     upgraded = appeal("db", "upgrade", "--data-dir", str(tmp_path))
     assert upgraded.returncode == 0, upgraded.stderr
-    assert upgraded.stdout.splitlines() == [f"{name}: {FIRST} → {HEAD}" for name in SERVICES]
+    assert upgraded.stdout.splitlines() == [f"{name}: {FIRST} → {HEADS[name]}" for name in SERVICES]
 
 
 def test_run_refuses_a_database_that_is_behind_and_says_what_to_do(tmp_path):
@@ -89,7 +90,7 @@ def test_run_refuses_a_database_that_is_behind_and_says_what_to_do(tmp_path):
                                           "APPEAL_SECRET_KEY": "k" * 48, "APPEAL_HTTP_PORT": str(free_port())})
     assert refused.returncode == 2
     assert refused.stderr.strip() == (f"error: the claim database is at revision {FIRST} but this code needs "
-                                      f"revision {HEAD}: run `appeal db upgrade`")
+                                      f"revision {HEADS['claim']}: run `appeal db upgrade`")
 
 
 def test_upgrade_refuses_a_database_it_cannot_recognise_in_plain_words(tmp_path):
@@ -108,7 +109,7 @@ def test_upgrade_refuses_a_database_it_cannot_recognise_in_plain_words(tmp_path)
     asyncio.run(made_by_an_older_version())
     refused = appeal("db", "upgrade", "--data-dir", str(tmp_path))
     assert refused.returncode == 2
-    assert refused.stdout.splitlines() == [f"intake: empty → {HEAD}"], "the services before it are done"
+    assert refused.stdout.splitlines() == [f"intake: empty → {HEADS['intake']}"], "the services before it are done"
     assert refused.stderr.startswith("error: the dispatch database was made by a version of appeal loop from "
                                      "before migrations")
     assert f"move {tmp_path / 'dispatch.db'} aside" in refused.stderr
@@ -131,7 +132,7 @@ def test_dev_upgrades_by_itself_and_keeps_the_cases(tmp_path):
             assert time.monotonic() < deadline, f"appeal dev never got ready:\n{''.join(seen)}"
             seen.append(line)
         upgraded = [line.split("upgraded", 1)[1].strip() for line in seen if line.lstrip().startswith("upgraded")]
-        assert upgraded == [f"{name}: {FIRST} → {HEAD}" for name in SERVICES], "".join(seen)
+        assert upgraded == [f"{name}: {FIRST} → {HEADS[name]}" for name in SERVICES], "".join(seen)
         base = f"http://127.0.0.1:{port}"
         login = httpx.post(f"{base}/api/auth/login", json={"user_id": "U100", "password": "demo"})
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}

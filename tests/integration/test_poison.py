@@ -124,7 +124,9 @@ async def test_a_consumer_that_cannot_park_shows_as_stuck_until_parking_works_ag
             lines = [e for e in logs if e["event"] == "consumer_stuck"]
             assert 1 <= len(lines) < redeliveries, "every redelivery was logged"
             assert lines[0]["partition"] == 0 and lines[0]["offset"] == sent[0].offset
-            assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "a traceback per redelivery"
+            # The broker client's own complaints (a heartbeat missed on a busy machine) are not ours.
+            ours = [r for r in caplog.records if r.levelno >= logging.ERROR and not r.name.startswith("aiokafka")]
+            assert not ours, "a traceback per redelivery"
 
             monkeypatch.setattr(dead_letters, "park", working_park)
             await run.wait_for(lambda: registered(run, operator, "RX-BEHIND-STUCK"))
