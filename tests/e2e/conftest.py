@@ -1,7 +1,6 @@
 """Fixtures for driving the system as a user: ``appeal dev`` as a real process, and the
 pages in Debian's headless Chromium (see ``tests/e2e/browser.py``)."""
 
-import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from shared.embedded import free_port
 from tests.e2e.browser import Traffic, launch, open_context, require_chromium
-from tests.e2e.test_cli import APPEAL, _clean_env, _wait_for_line
+from tests.e2e.test_cli import APPEAL, _clean_env, _wait_for_line, stop_with_ctrl_c
 
 
 @dataclass
@@ -36,12 +35,7 @@ def dev_server(tmp_path_factory) -> Iterator[DevServer]:
         _wait_for_line(process, r"ready\s+http", 60, seen)
         yield DevServer(url, data_dir, process)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        stop_with_ctrl_c(process)
 
 
 @pytest.fixture

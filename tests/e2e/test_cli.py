@@ -48,6 +48,16 @@ def _wait_for_line(process: subprocess.Popen[str], pattern: str, timeout: float,
     raise AssertionError(f"no line matching {pattern!r} within {timeout}s; got:\n{''.join(seen)}")
 
 
+def stop_with_ctrl_c(process: subprocess.Popen[str], timeout: float = 30) -> None:
+    """Ctrl-C, as a person stops `appeal dev`; killed if it has not ended within the timeout."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+
+
 def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0

@@ -13,7 +13,6 @@ seconds to come up.
 """
 
 import re
-import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +29,7 @@ from tenacity import Retrying, stop_after_delay, wait_fixed
 
 from shared.embedded import free_port
 from tests.e2e.browser import DESKTOP, PHONE, Traffic, save_screenshots
-from tests.e2e.test_cli import APPEAL, _clean_env, _wait_for_line
+from tests.e2e.test_cli import APPEAL, _clean_env, _wait_for_line, stop_with_ctrl_c
 from tests.integration.harness import district_file
 
 pytestmark = pytest.mark.e2e
@@ -88,12 +87,7 @@ def warned_street(tmp_path_factory) -> Iterator[Starting]:
     try:
         yield Starting(process)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        stop_with_ctrl_c(process)
 
 
 @dataclass
