@@ -88,7 +88,9 @@ def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: D
             if assignment is None or assignment.generation != event.generation:
                 return
             if isinstance(event, TaskResolved):
-                assignment.state = "resolved"
+                # The citizen's rating (another topic) may have closed it already.
+                if assignment.state != "closed":
+                    assignment.state = "resolved"
                 return
             assignment.refuse(event.branch_code)
             if isinstance(event, TaskReturned):

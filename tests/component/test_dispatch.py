@@ -12,9 +12,11 @@ from shared.events import CaseDispatched, case_event_adapter
 from shared.settings import Settings
 from tests.component.conftest import outbox
 from tests.unit.factories import (
+    make_closed,
     make_district,
     make_expired,
     make_registered,
+    make_resolved,
     make_returned,
     make_summary,
     sample_district_dict,
@@ -34,6 +36,18 @@ async def test_a_redelivered_registration_dispatches_once(service_under_test):
         assert [(e.branch_code, e.generation, e.reason) for e in sent] == [("B0101", 1, "initial")]
         async with service.db.session() as session:
             assert len((await session.execute(select(Assignment))).scalars().all()) == 1
+
+
+async def test_a_case_closed_before_its_resolve_arrives_stays_closed(service_under_test):
+    """The rating (feedback topic) can overtake the resolve (task topic) on its way here."""
+    async with service_under_test("dispatch") as (service, broker):
+        await broker.publish(make_registered(summary=make_summary(grid_code="G010101", address=None)),
+                             topics.CASE_REGISTERED)
+        await broker.publish(make_closed(1), topics.FEEDBACK_EVENTS)
+        await broker.publish(make_resolved(1), topics.TASK_EVENTS)
+        async with service.db.session() as session:
+            [assignment] = (await session.execute(select(Assignment))).scalars().all()
+        assert assignment.state == "closed"
 
 
 async def test_a_returned_task_goes_to_another_branch_of_the_street(service_under_test):
