@@ -5,7 +5,7 @@ import hmac
 import json
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -136,7 +136,7 @@ def build_page_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics)
             entries = await timeline(session, case.case_id)
             similar = [c for c in await similar_open_cases(session, grid_code=case.grid_code, address=case.address,
                                                            category=case.category) if c.case_id != case.case_id]
-        steps = [(e.at, describe(e.type, _details(e.details), district)) for e in entries]
+        steps = [(e.at, describe(e.type, json.loads(e.details), district)) for e in entries]
         said = supervisor_said(action, outcome) or ({"notice": NOTICES[done]} if done in NOTICES else {})
         return pages.render(request, "case_page.html", who=who, case=detail(case, context, full=view is View.FULL),
                             steps=steps, similar=similar, **said,
@@ -175,10 +175,6 @@ def build_page_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics)
                             status_code=status_code)
 
     return router
-
-
-def _details(stored: str) -> dict[str, Any]:
-    return dict(json.loads(stored))
 
 
 def _local_day(value: str, field: str, problems: dict[str, str]) -> datetime | None:

@@ -64,9 +64,6 @@ class Pages:
                                      street_name=lambda code: _street_name(district, code))
         return cls(templates, auth, district, clock)
 
-    def with_templates(self, *template_dirs: Path) -> "Pages":
-        return Pages.build(self.auth, self.district, self.clock, *template_dirs)
-
     def render(self, request: Request, name: str, *, who: Identity | None = None, status_code: int = 200,
                **values: Any) -> HTMLResponse:
         token, fresh = self.auth.csrf.issue(request)
