@@ -160,7 +160,7 @@ async def publish_outbox(broker: KafkaBroker, rows: Sequence[OutboxMessage]) -> 
     await asyncio.gather(*futures)
 
 
-def _is_transient(error: BaseException) -> bool:
+def is_transient(error: BaseException) -> bool:
     return not isinstance(error, (ValidationError, ValueError, KeyError, TypeError, LookupError))
 
 
@@ -199,7 +199,7 @@ def dead_letter_middleware(dead_letters: DeadLetters, stuck: StuckPartitions) ->
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(HANDLER_ATTEMPTS),
                 wait=wait_exponential(multiplier=0.1, max=1),
-                retry=retry_if_exception(_is_transient),
+                retry=retry_if_exception(is_transient),
                 reraise=True,
             ):
                 with attempt:

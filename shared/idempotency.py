@@ -4,7 +4,7 @@ A redelivered event finds its row and is skipped; two concurrent deliveries coll
 the primary key and the loser's transaction rolls back and is retried as a repeat.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,15 +30,28 @@ class ProcessedEvent(SQLModel, table=True):
 
 @dataclass
 class Transaction:
-    """One database transaction of a service: state, idempotency record and outbox rows."""
+    """One database transaction of a service: state, idempotency records and outbox rows."""
 
     session: AsyncSession
-    duplicate: bool = False
+    fresh: set[str] = field(default_factory=set)
     emitted: list[Envelope] = field(default_factory=list)
+    committed: list[Callable[[], None]] = field(default_factory=list)
 
     def emit(self, *events: Envelope) -> None:
         """Written as outbox rows, in this order, when the transaction commits."""
         self.emitted.extend(events)
+
+    def take(self, event_id: UUID) -> bool:
+        """True the first time an event this transaction handles comes up, if it was not
+        processed before: a redelivery, or a second copy in the same batch, is skipped."""
+        if str(event_id) not in self.fresh:
+            return False
+        self.fresh.discard(str(event_id))
+        return True
+
+    def after_commit(self, effect: Callable[[], None]) -> None:
+        """Run once the transaction committed (counting, logging): never for work rolled back."""
+        self.committed.append(effect)
 
 
 class UnitOfWork:
@@ -50,26 +63,34 @@ class UnitOfWork:
         self.consumer = consumer
 
     @asynccontextmanager
-    async def begin(self, handling: UUID | None = None) -> AsyncIterator[Transaction]:
-        """``handling`` is the event id being consumed; a repeat yields ``duplicate=True``."""
+    async def begin(self, handling: Sequence[UUID] = ()) -> AsyncIterator[Transaction]:
+        """``handling`` are the ids of the events being consumed: those not processed before
+        are recorded as processed in this transaction, and ``tx.take`` says which to handle."""
         async with self.db.session() as session, session.begin():
             tx = Transaction(session)
-            if handling is not None:
-                tx.duplicate = await self._seen(session, handling)
-                if not tx.duplicate:
-                    session.add(
-                        ProcessedEvent(consumer=self.consumer, event_id=str(handling), processed_at=SystemClock().now())
-                    )
+            if handling:
+                tx.fresh = {str(event_id) for event_id in handling} - await self._seen(session, handling)
+            recording = set(tx.fresh)
             yield tx
+            if recording:
+                # Written last, as one statement: a concurrent delivery of the same event then
+                # collides on the key at commit, never waits on it while the handler runs.
+                now = SystemClock().now()
+                await session.execute(insert(ProcessedEvent.__table__),  # type: ignore[attr-defined]  # SQLModel declares no __table__
+                                      [{"consumer": self.consumer, "event_id": event_id, "processed_at": now}
+                                       for event_id in recording])
             if tx.emitted:
                 # One bulk insert of plain rows: ORM objects cost more than the events.
                 await session.execute(insert(OutboxMessage.__table__),  # type: ignore[attr-defined]  # SQLModel declares no __table__
                                       [outbox_values(e) for e in tx.emitted])
         if tx.emitted and self.relay is not None:
             self.relay.wake()
+        for effect in tx.committed:
+            effect()
 
-    async def _seen(self, session: AsyncSession, event_id: UUID) -> bool:
+    async def _seen(self, session: AsyncSession, event_ids: Sequence[UUID]) -> set[str]:
+        """Which of these events this consumer processed before, in one query."""
         query = select(col(ProcessedEvent.event_id)).where(
-            col(ProcessedEvent.consumer) == self.consumer, col(ProcessedEvent.event_id) == str(event_id)
+            col(ProcessedEvent.consumer) == self.consumer, col(ProcessedEvent.event_id).in_({str(e) for e in event_ids})
         )
-        return (await session.execute(query)).first() is not None
+        return set((await session.execute(query)).scalars())

@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry
 from shared.auth import Auth
 from shared.broker import DeadLetters, connect, consumers_assigned, ensure_topics, make_broker, publish_outbox
 from shared.clock import Clock
+from shared.consuming import Consumers
 from shared.db import Database, service_url
 from shared.district import District
 from shared.idempotency import ProcessedEvent, UnitOfWork
@@ -82,6 +83,7 @@ class Service:
     db: Database
     relay: OutboxRelay
     uow: UnitOfWork
+    consumers: Consumers
     dead_letters: DeadLetters
     stuck: StuckPartitions
     routers: list[APIRouter] = field(default_factory=list)
@@ -96,7 +98,9 @@ class Service:
         db = service_database(settings, name, tables, database_url)
         broker, dead_letters, stuck = make_broker(settings, name, context.registry)
         relay = OutboxRelay(db, OutboxPublisher(broker, settings), poll_seconds=settings.outbox_poll_seconds)
-        return cls(name=name, broker=broker, db=db, relay=relay, uow=UnitOfWork(db, relay, consumer=name),
+        uow = UnitOfWork(db, relay, consumer=name)
+        consumers = Consumers(broker, uow, dead_letters, settings, group_id=f"appeal-{name}")
+        return cls(name=name, broker=broker, db=db, relay=relay, uow=uow, consumers=consumers,
                    dead_letters=dead_letters, stuck=stuck)
 
     async def start(self, settings: Settings) -> None:

@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claim import store
@@ -14,7 +13,8 @@ from services.claim.breaches import confirm_breach
 from services.claim.metrics import ClaimMetrics
 from services.claim.tasks import PENDING_STATUS, SlaMark, TaskStatus
 from shared import topics
-from shared.broker import consumer_options, declare_publications
+from shared.broker import declare_publications
+from shared.consuming import Consumers
 from shared.events import (
     CaseDispatched,
     CaseEscalated,
@@ -26,68 +26,65 @@ from shared.events import (
     TaskEvent,
     event_id_for,
 )
-from shared.idempotency import UnitOfWork
+from shared.idempotency import Transaction
 from shared.runtime import Context
 
 log = structlog.get_logger()
 
 
-def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: ClaimMetrics) -> None:
-    options = consumer_options(context.settings, "appeal-claim")
-    declare_publications(broker, "claim", topics.TASK_EVENTS, TaskEvent,
+def subscribe(consumers: Consumers, context: Context, metrics: ClaimMetrics) -> None:
+    declare_publications(consumers.broker, "claim", topics.TASK_EVENTS, TaskEvent,
                          "Members claimed, responded, resolved, returned, suspended or resumed a task; a "
                          "supervisor urged its branch (task.urged); a deadline was missed (sla.breached) or a "
                          "task expired unclaimed; the street's supervisors must act (supervisor.notified).")
 
-    @broker.subscriber(topics.CASE_DISPATCH, **options, title="claim.dispatch")
-    async def on_dispatch(event: DispatchEvent) -> None:
-        async with uow.begin(event.event_id) as tx:
-            if tx.duplicate:
-                return
-            task = await store.find(tx.session, str(event.case_id))
-            if task is not None and task.generation >= event.generation:
-                return
-            if isinstance(event, CaseDispatched):
-                early = await store.take_early_extensions(tx.session, str(event.case_id), event.generation)
-                fields = {"branch_code": event.branch_code, "status": TaskStatus.OPEN,
-                          "accept_deadline": event.accept_deadline + early.get("accept", timedelta(0)),
-                          "respond_deadline": event.respond_deadline + early.get("respond", timedelta(0)),
-                          "suspend_limit_seconds": event.suspend_limit_seconds}
-            else:
-                fields = {"branch_code": None, "status": TaskStatus.ESCALATED, "accept_deadline": None,
-                          "respond_deadline": None}
-                tx.emit(street_queue_notice(event, task))
-            await _replace(tx.session, task, event, fields)
+    @consumers.on(topics.CASE_DISPATCH, title="claim.dispatch")
+    async def on_dispatch(tx: Transaction, event: DispatchEvent) -> None:
+        task = await store.find(tx.session, str(event.case_id))
+        if task is not None and task.generation >= event.generation:
+            return
+        if isinstance(event, CaseDispatched):
+            early = await store.take_early_extensions(tx.session, str(event.case_id), event.generation)
+            fields = {"branch_code": event.branch_code, "status": TaskStatus.OPEN,
+                      "accept_deadline": event.accept_deadline + early.get("accept", timedelta(0)),
+                      "respond_deadline": event.respond_deadline + early.get("respond", timedelta(0)),
+                      "suspend_limit_seconds": event.suspend_limit_seconds}
+        else:
+            fields = {"branch_code": None, "status": TaskStatus.ESCALATED, "accept_deadline": None,
+                      "respond_deadline": None}
+            tx.emit(street_queue_notice(event, task))
+        await _replace(tx.session, task, event, fields)
 
-    @broker.subscriber(topics.SLA_EVENTS, **options, title="claim.sla")
-    async def on_sla(event: SlaEvent) -> None:
-        async with uow.begin(event.event_id) as tx:
-            task = None if tx.duplicate else await store.find(tx.session, str(event.case_id), lock=True)
-            if not tx.duplicate and isinstance(event, SlaExtended) and (
-                    task is None or task.generation < event.generation):
-                await store.remember_extension(tx.session, str(event.case_id), event.generation, event.stage,
-                                               event.extended_by_seconds)
-                return
-            if task is None or task.generation != event.generation:
-                return
-            if isinstance(event, SlaWarning):
-                # A warning for a deadline a suspension has since moved says nothing now.
-                current = task.deadline(event.stage)
-                if task.status == PENDING_STATUS[event.stage] and current and current <= event.deadline:
-                    task.warning, task.revision = SlaMark.warning(event.stage), task.revision + 1
-                return
-            if isinstance(event, SlaExtended):
-                # By the amount, not to the new time: a suspension may have moved it meanwhile.
-                task.move_deadline(event.stage, timedelta(seconds=event.extended_by_seconds))
-                if task.warning == SlaMark.warning(event.stage):
-                    task.warning = None
-                task.revision += 1
-                return
-            breach = await confirm_breach(tx.session, task, event, context.clock.now())
-            if breach is None:
-                log.info("deadline_met_first", case_id=task.case_id, stage=event.stage, status=task.status)
-                return
-            tx.emit(*breach)
+    @consumers.on(topics.SLA_EVENTS, title="claim.sla")
+    async def on_sla(tx: Transaction, event: SlaEvent) -> None:
+        task = await store.find(tx.session, str(event.case_id), lock=True)
+        if isinstance(event, SlaExtended) and (task is None or task.generation < event.generation):
+            await store.remember_extension(tx.session, str(event.case_id), event.generation, event.stage,
+                                           event.extended_by_seconds)
+            return
+        if task is None or task.generation != event.generation:
+            return
+        if isinstance(event, SlaWarning):
+            # A warning for a deadline a suspension has since moved says nothing now.
+            current = task.deadline(event.stage)
+            if task.status == PENDING_STATUS[event.stage] and current and current <= event.deadline:
+                task.warning, task.revision = SlaMark.warning(event.stage), task.revision + 1
+            return
+        if isinstance(event, SlaExtended):
+            # By the amount, not to the new time: a suspension may have moved it meanwhile.
+            task.move_deadline(event.stage, timedelta(seconds=event.extended_by_seconds))
+            if task.warning == SlaMark.warning(event.stage):
+                task.warning = None
+            task.revision += 1
+            return
+        breach = await confirm_breach(tx.session, task, event, context.clock.now())
+        if breach is None:
+            log.info("deadline_met_first", case_id=task.case_id, stage=event.stage, status=task.status)
+            return
+        tx.emit(*breach)
+        tx.after_commit(lambda: breached(event))
+
+    def breached(event: SlaEvent) -> None:
         metrics.breaches.labels(event.stage, event.branch_code).inc()
         log.info("sla_breached", case_id=str(event.case_id), stage=event.stage, generation=event.generation)
 

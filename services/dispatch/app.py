@@ -12,7 +12,7 @@ NAME = "dispatch"
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
     service = Service.assemble(NAME, context, TABLES, database_url)
     metrics = DispatchMetrics.register(context.registry)
-    handlers.subscribe(service.broker, service.uow, context, metrics)
+    handlers.subscribe(service.consumers, context, metrics)
     desk = Reassigning(service.uow, context.district, context.clock, metrics)
     service.routers.append(api.build_router(desk, context))
     service.routers.append(pages.build_page_router(desk, context))

@@ -10,7 +10,7 @@ NAME = "feedback"
 
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
     service = Service.assemble(NAME, context, TABLES, database_url)
-    handlers.subscribe(service.broker, service.uow, context)
+    handlers.subscribe(service.consumers, context)
     metrics = FeedbackMetrics.register(context.registry)
     service.routers.append(api.build_router(service.uow, context, metrics))
     service.routers.append(pages.build_page_router(service.uow, context, metrics))

@@ -14,7 +14,7 @@ OPEN_CASES_REFRESH_SECONDS = 5.0
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
     service = Service.assemble(NAME, context, TABLES, database_url)
     metrics = IntakeMetrics.register(context.registry)
-    handlers.subscribe(service.broker, service.uow, context, metrics, service.dead_letters)
+    handlers.subscribe(service.consumers, context, metrics)
     service.routers.append(api.build_router(service.uow, context, metrics))
     service.routers.append(pages.build_page_router(service.uow, context, metrics))
     service.routers.append(supervisor_pages.build_supervisor_router(service.uow, context))

@@ -2,61 +2,57 @@
 for the case timeline."""
 
 import json
-from typing import Any
+from functools import partial
 
 import structlog
-from faststream.kafka import KafkaBroker, KafkaMessage
-from pydantic import ValidationError
 
+from services.intake.classify import check_grid
 from services.intake.metrics import IntakeMetrics
 from services.intake.registration import register
 from services.intake.store import project
 from shared import topics
-from shared.broker import DeadLetters, batch_options, consumer_options, declare_publications
-from shared.events import CaseRegistered, InboundReport, case_event_adapter
-from shared.idempotency import UnitOfWork
+from shared.broker import declare_publications
+from shared.consuming import Consumers
+from shared.district import District
+from shared.events import CaseRegistered, Envelope, InboundReport, case_event_adapter
+from shared.idempotency import Transaction
 from shared.runtime import Context
 
 log = structlog.get_logger()
 
 
-def report_json(message: KafkaMessage) -> Any:
-    """An inbound value is JSON, whatever content-type header its sender put on it (FastStream
-    would hand a ``text/plain`` report over as a string, which no report validates from)."""
+def read_report(value: bytes, district: District) -> InboundReport:
+    """An inbound value is JSON, whatever content-type header its sender put on it. A report
+    naming a grid the district does not have is refused here, with the undecodable ones,
+    so it never costs its batch a second attempt."""
     try:
-        return json.loads(message.body)
+        report = InboundReport.model_validate(json.loads(value))
     except RecursionError:
         raise ValueError("the report is JSON nested too deeply to read") from None
+    check_grid(report.grid_code, district)
+    return report
 
 
-def subscribe(broker: KafkaBroker, uow: UnitOfWork, context: Context, metrics: IntakeMetrics,
-              dead_letters: DeadLetters) -> None:
-    options = consumer_options(context.settings, "appeal-intake")
-    declare_publications(broker, "intake", topics.CASE_REGISTERED, CaseRegistered,
+def subscribe(consumers: Consumers, context: Context, metrics: IntakeMetrics) -> None:
+    declare_publications(consumers.broker, "intake", topics.CASE_REGISTERED, CaseRegistered,
                          "A case was registered; keyed by case id.")
 
-    @broker.subscriber(*topics.INBOUND_TOPICS, **options, title="intake.inbound", decoder=report_json,
-                       description="Reports pushed by the hotline platform and the grid app.")
-    async def on_report(report: InboundReport) -> None:
-        async with uow.begin() as tx:
-            outcome = await register(tx, report, report.external_id, context.district, context.clock)
+    # Reports carry no event id: the same external_id twice is one case (``register``).
+    @consumers.on(*topics.INBOUND_TOPICS, title="intake.inbound", key=None,
+                  decode=partial(read_report, district=context.district),
+                  description="Reports pushed by the hotline platform and the grid app.")
+    async def on_report(tx: Transaction, report: InboundReport) -> None:
+        outcome = await register(tx, report, report.external_id, context.district, context.clock)
         if outcome.created:
-            metrics.received.labels(outcome.case.source, outcome.case.category).inc()
-            log.info("case_registered", case_id=outcome.case.case_id, case_no=outcome.case.case_no,
-                     external_id=report.external_id)
+            case = outcome.case
+            tx.after_commit(lambda: metrics.received.labels(case.source, case.category).inc())
+            log.debug("case_registered", case_id=case.case_id, case_no=case.case_no, external_id=report.external_id)
         else:
             log.info("duplicate_report_ignored", case_id=outcome.case.case_id, external_id=report.external_id)
 
-    @broker.subscriber(*topics.CASE_EVENT_TOPICS, **batch_options(context.settings, "appeal-intake-timeline"),
-                       title="intake.timeline", description="Every case event, onto the case's timeline.")
-    async def on_case_events(_bodies: list[bytes], message: KafkaMessage) -> None:
-        events = []
-        for record in message.raw_message:
-            try:
-                events.append(case_event_adapter.validate_json(record.value))
-            except ValidationError as error:
-                await dead_letters.park(record, error)
-        async with uow.begin() as tx:
-            now = context.clock.now()
-            for event in events:
-                await project(tx.session, event, now)
+    # Order-independent and keyed by event id (``project``), so it needs no processed-event records.
+    @consumers.on(*topics.CASE_EVENT_TOPICS, title="intake.timeline", group_id="appeal-intake-timeline",
+                  decode=case_event_adapter.validate_json, key=None,
+                  description="Every case event, onto the case's timeline.")
+    async def on_case_event(tx: Transaction, event: Envelope) -> None:
+        await project(tx.session, event, context.clock.now())

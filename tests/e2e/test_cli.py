@@ -125,7 +125,7 @@ def test_dev_runs_the_loop_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
     assert "stopped." in rest
     assert not _port_open(port) and not _port_open(broker_port), "Ctrl-C left a server listening"
     log = (data_dir / "appeal.log").read_text(encoding="utf-8")
-    for event in ("case_registered", "case_dispatched", "sla_breached", "sla_timers_fired"):
+    for event in ("service_started", "sla_breached", "sla_timers_fired"):
         assert event in log, event
     assert not MOBILE.search(log), f"a full phone number reached the log: {MOBILE.search(log)}"
     assert not TOKEN.search(log), "a sign-in token reached the log"

@@ -99,13 +99,13 @@ async def count(db: Database, table) -> int:
 async def test_the_same_event_is_processed_once(db):
     uow = UnitOfWork(db, None, consumer="storage-test")
     event = closed_event()
-    async with uow.begin(event.event_id) as tx:
-        assert not tx.duplicate
+    async with uow.begin([event.event_id]) as tx:
+        assert tx.take(event.event_id)
         tx.emit(event)
-    async with uow.begin(event.event_id) as tx:
-        assert tx.duplicate
-    async with UnitOfWork(db, None, consumer="another-consumer").begin(event.event_id) as tx:
-        assert not tx.duplicate, "idempotency is per consumer"
+    async with uow.begin([event.event_id]) as tx:
+        assert not tx.take(event.event_id)
+    async with UnitOfWork(db, None, consumer="another-consumer").begin([event.event_id]) as tx:
+        assert tx.take(event.event_id), "idempotency is per consumer"
     assert await count(db, OutboxMessage) == 1
     assert await count(db, ProcessedEvent) == 2
 
@@ -118,10 +118,10 @@ async def test_concurrent_deliveries_of_one_event_write_once(db):
 
     async def deliver() -> str:
         try:
-            async with uow.begin(event.event_id) as tx:
+            async with uow.begin([event.event_id]) as tx:
                 if both_looked:
                     await asyncio.wait_for(both_looked.wait(), timeout=10)
-                if tx.duplicate:
+                if not tx.take(event.event_id):
                     return "skipped"
                 tx.emit(event)
             return "done"
@@ -138,14 +138,14 @@ async def test_a_failed_transaction_leaves_no_event_behind(db):
     uow = UnitOfWork(db, None, consumer="storage-test")
     event = closed_event()
     with pytest.raises(RuntimeError, match="handler failed"):
-        async with uow.begin(event.event_id) as tx:
+        async with uow.begin([event.event_id]) as tx:
             tx.emit(event)
             await tx.session.flush()
             raise RuntimeError("handler failed")
     assert await count(db, OutboxMessage) == 0
     assert await count(db, ProcessedEvent) == 0
-    async with uow.begin(event.event_id) as tx:
-        assert not tx.duplicate, "the failed attempt must not count as processed"
+    async with uow.begin([event.event_id]) as tx:
+        assert tx.take(event.event_id), "the failed attempt must not count as processed"
 
 
 async def emit_each(db: Database, relay: OutboxRelay, n: int) -> list[str]:

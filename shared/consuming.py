@@ -1,0 +1,131 @@
+"""Consumers that take records in batches: one transaction and one offset commit per batch.
+
+Each record is decoded on its own, and one that does not decode is parked alone on the
+dead-letter topic. The events this consumer processed before are found with one query and
+skipped; the rest are handled in partition order in one transaction, which also records
+them as processed and writes their outbox rows. If handling fails, that transaction rolls
+back and the batch is handled again one event per transaction, with bounded retries, so a
+poison event is parked alone and the others go through. Offsets are committed only after
+all of that (``consumer_options``): a crash anywhere means the batch comes again, and the
+processed-event records make the repeat harmless.
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import structlog
+from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.message import StreamMessage
+from pydantic import TypeAdapter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from shared.broker import HANDLER_ATTEMPTS, DeadLetters, batch_options, is_transient
+from shared.db import database_unavailable
+from shared.events import PUBLISHED
+from shared.idempotency import Transaction, UnitOfWork
+from shared.settings import Settings
+
+log = structlog.get_logger()
+
+E = TypeVar("E")
+Handle = Callable[[Transaction, E], Awaitable[None]]
+Decode = Callable[[bytes], E]
+
+
+def event_id_of(event: Any) -> UUID:
+    return event.event_id
+
+
+@dataclass(frozen=True)
+class BatchConsumer(Generic[E]):
+    """Handles the records of one batch; see the module's docstring for the rules."""
+
+    uow: UnitOfWork
+    dead_letters: DeadLetters
+    decode: Decode[E]
+    handle: Handle[E]
+    key: Callable[[E], UUID] | None = event_id_of
+    """The idempotency key; None for a consumer whose handling is idempotent by itself."""
+
+    async def consume(self, records: Sequence[Any]) -> None:
+        decoded: list[tuple[Any, E]] = []
+        for record in records:
+            try:
+                decoded.append((record, self.decode(record.value)))
+            except ValueError as error:  # pydantic's ValidationError and JSON errors are ValueErrors
+                await self.dead_letters.park(record, error)
+        if not decoded:
+            return
+        try:
+            await self._in_one_transaction([event for _, event in decoded])
+        except Exception as error:
+            if database_unavailable(error):
+                raise
+            log.warning("batch_failed_handling_one_by_one", consumer=self.uow.consumer, events=len(decoded),
+                        error=f"{type(error).__name__}: {error}"[:300])
+            for record, event in decoded:
+                await self._alone_or_parked(record, event)
+
+    async def _in_one_transaction(self, events: Sequence[E]) -> None:
+        key = self.key
+        async with self.uow.begin([key(e) for e in events] if key else ()) as tx:
+            for event in events:
+                if key is None or tx.take(key(event)):
+                    await self.handle(tx, event)
+
+    async def _alone_or_parked(self, record: Any, event: E) -> None:
+        try:
+            async for attempt in AsyncRetrying(stop=stop_after_attempt(HANDLER_ATTEMPTS),
+                                               wait=wait_exponential(multiplier=0.1, max=1),
+                                               retry=retry_if_exception(is_transient), reraise=True):
+                with attempt:
+                    await self._in_one_transaction([event])
+        except Exception as error:
+            if database_unavailable(error):
+                raise  # the events before it are committed; the batch comes again and skips them
+            await self.dead_letters.park(record, error)
+
+
+async def record_values(message: StreamMessage[Any]) -> list[bytes]:
+    """The batch's values as they came: each record is decoded on its own by its consumer."""
+    return list(message.body)
+
+
+@dataclass(frozen=True)
+class Consumers:
+    """Where a service's handlers subscribe: ``@consumers.on(topic)`` over a function of
+    (transaction, event) turns it into a batch consumer in the service's group."""
+
+    broker: KafkaBroker
+    uow: UnitOfWork
+    dead_letters: DeadLetters
+    settings: Settings
+    group_id: str
+
+    def on(self, *topics: str, title: str, description: str | None = None, group_id: str | None = None,
+           decode: Decode[Any] | None = None,
+           key: Callable[[Any], UUID] | None = event_id_of) -> Callable[[Handle[Any]], Handle[Any]]:
+        """``decode`` defaults to the events of the topic's union (``shared.events.PUBLISHED``)."""
+        if decode is None:
+            decode = event_decoder(*topics)
+
+        def subscribe(handle: Handle[Any]) -> Handle[Any]:
+            batch = BatchConsumer(self.uow, self.dead_letters, decode, handle, key)
+
+            async def consume(_values: list[bytes], message: KafkaMessage) -> None:
+                await batch.consume(message.raw_message)
+
+            self.broker.subscriber(*topics, **batch_options(self.settings, group_id or self.group_id),
+                                   decoder=record_values, title=title, description=description)(consume)
+            return handle
+
+        return subscribe
+
+
+def event_decoder(*topics: str) -> Decode[Any]:
+    schemas = {PUBLISHED[topic] for topic in topics}
+    if len(schemas) != 1:
+        raise ValueError(f"topics {topics} carry different events: name a decoder")
+    return TypeAdapter(schemas.pop()).validate_json
