@@ -8,6 +8,7 @@ PYTEST_ARGS ?=
 # 0, the default, runs them in this process, one after another.
 TEST_WORKERS ?= 0
 BENCH_ARGS ?=
+BENCH_E2E_ARGS ?=
 
 .PHONY: demo test lint soak bench clean
 
@@ -29,9 +30,13 @@ lint: $(STAMP)
 # The SLA firing loop: on PostgreSQL when APPEAL_DATABASE_URL or APPEAL_TEST_POSTGRES_URL
 # names a server (a throwaway appeal_bench_* database there), always on a temporary
 # SQLite file (`--database-url sqlite`). BENCH_ARGS passes options, e.g. --pending 200000.
+# Then the whole system end to end, `appeal dev` on a broker of its own: always on SQLite,
+# on PostgreSQL as well when those variables name a server. BENCH_E2E_ARGS passes its
+# options, e.g. --cases 5000 --memory-cases 1000000.
 bench: $(STAMP)
 	@if [ -n "$$APPEAL_DATABASE_URL$$APPEAL_TEST_POSTGRES_URL" ]; then $(VENV)/bin/appeal bench sla $(BENCH_ARGS); fi
 	$(VENV)/bin/appeal bench sla --database-url sqlite $(BENCH_ARGS)
+	$(VENV)/bin/appeal bench e2e $(BENCH_E2E_ARGS)
 
 # `appeal assets`: the API docs pages' scripts, pinned npm releases checked against their
 # sha512 (shared/docs_assets.py), so /docs, /redoc and /asyncapi need no CDN.

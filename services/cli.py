@@ -160,6 +160,51 @@ def bench_sla_command(
     typer.echo(json.dumps(result, ensure_ascii=False))
 
 
+@bench.command("e2e")
+def bench_e2e_command(
+    database_url: Annotated[str | None, typer.Option(
+        help="PostgreSQL server to bench on as well as SQLite (a fresh appeal_bench_* database is created and "
+             "dropped), or 'sqlite' for SQLite only. Default: APPEAL_DATABASE_URL, else APPEAL_TEST_POSTGRES_URL, "
+             "else SQLite only.")] = None,
+    cases: Annotated[int, typer.Option(
+        min=1, help="Reports written as fast as the bench can for cases_per_s (timed until all are dispatched and "
+                    "their SLA timers armed); also the message count of the raw Kafka and naive FastStream "
+                    "runs.")] = 20_000,
+    loads: Annotated[str, typer.Option(
+        help="Offered loads in cases a second, comma-separated: each runs for --load-seconds, paced, and gives "
+             "p50_ms_at_<rate> and p99_ms_at_<rate> (report written to its dispatch seen).")] = "100,500,2000",
+    load_seconds: Annotated[float, typer.Option(min=0.1, help="How long each offered load lasts.")] = 10.0,
+    burst: Annotated[int, typer.Option(
+        min=1, help="Reports then written at once; burst_drain_s is first write to last dispatch.")] = 10_000,
+    timeout: Annotated[float, typer.Option(
+        min=1, help="Seconds a phase (or a chunk of the memory run) may take before the bench fails, saying how "
+                    "many were dispatched.")] = 600.0,
+    memory_cases: Annotated[int, typer.Option(
+        min=0, help="Then this many more cases (e.g. 1000000), in chunks written as the system drains them, "
+                    "for rss_mb_at_10pct, rss_mb_at_end and rss_growth. A long run: at 2,000 cases/s a million "
+                    "takes over 8 minutes a backend. 0, the default, skips it.")] = 0,
+) -> None:
+    """Cases a second through the whole system: reports written to the inbound Kafka
+    topics until each is dispatched to a branch with its SLA timers armed.
+
+    Runs `appeal dev` as a child process on a broker and database of its own (SQLite,
+    and a scratch PostgreSQL database when a server is named), then measures throughput,
+    latency at the offered loads and a burst's drain; on SQLite's broker also raw aiokafka
+    (the ceiling) and a naive FastStream relay (the floor). Progress and a summary
+    against the targets go to stderr; the last line of stdout is the results as JSON."""
+    try:
+        from services.bench.e2e import Plan, bench_e2e, parse_loads
+
+        plan = Plan(cases=cases, loads=parse_loads(loads), load_seconds=load_seconds, burst=burst, timeout=timeout,
+                    memory_cases=memory_cases)
+        url = database_url or _settings().database_url or os.environ.get("APPEAL_TEST_POSTGRES_URL") or "sqlite"
+        result = asyncio.run(bench_e2e(url, plan))
+    except (StartupError, ValueError, RuntimeError, OSError) as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(result, ensure_ascii=False))
+
+
 def _parse_date(text: str) -> datetime:
     try:
         return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)

@@ -17,6 +17,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from shared import topics
 from shared.district import Community, District, Person
+from shared.events import Source
 
 log = structlog.get_logger()
 
@@ -54,8 +55,10 @@ def with_callback_number(text: str, rng: random.Random) -> str:
     return f"{text}，回电{written}"
 
 
-def compose_report(district: District, rng: random.Random, serial: int) -> tuple[str, dict]:
-    """A realistic report and the inbound topic it would arrive on."""
+def compose_report(district: District, rng: random.Random, serial: int,
+                   source: Source | None = None) -> tuple[str, dict]:
+    """A realistic report and the inbound topic it would arrive on; from either door at
+    random unless ``source`` says which."""
     street = rng.choice(district.streets)
     community = rng.choice(street.communities)
     category = rng.choice(district.categories)
@@ -66,7 +69,9 @@ def compose_report(district: District, rng: random.Random, serial: int) -> tuple
         "citizen_name": f"{rng.choice(SURNAMES)}{rng.choice(['先生', '女士'])}",
         "citizen_phone": mobile(rng),
     }
-    if rng.random() < 0.5:
+    if source is None:
+        source = "hotline" if rng.random() < 0.5 else "grid"
+    if source == "hotline":
         address = with_callback_number(f"{place}{rng.randint(1, 120)}号", rng)
         return topics.INBOUND_HOTLINE, {"source": "hotline", "external_id": f"RX{serial:08d}", "address": address,
                                         **report}

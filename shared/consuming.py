@@ -32,6 +32,7 @@ log = structlog.get_logger()
 E = TypeVar("E")
 Handle = Callable[[Transaction, E], Awaitable[None]]
 Decode = Callable[[bytes], E]
+Prepare = Callable[[Transaction, Sequence[Any]], Awaitable[None]]
 
 
 def event_id_of(event: Any) -> UUID:
@@ -48,6 +49,8 @@ class BatchConsumer(Generic[E]):
     handle: Handle[E]
     key: Callable[[E], UUID] | None = event_id_of
     """The idempotency key; None for a consumer whose handling is idempotent by itself."""
+    prepare: Prepare | None = None
+    """Loads what the batch's events will look up (``tx.rows``), before any is handled."""
 
     async def consume(self, records: Sequence[Any]) -> None:
         decoded: list[tuple[Any, E]] = []
@@ -71,9 +74,11 @@ class BatchConsumer(Generic[E]):
     async def _in_one_transaction(self, events: Sequence[E]) -> None:
         key = self.key
         async with self.uow.begin([key(e) for e in events] if key else ()) as tx:
-            for event in events:
-                if key is None or tx.take(key(event)):
-                    await self.handle(tx, event)
+            todo = [event for event in events if key is None or tx.take(key(event))]
+            if todo and self.prepare is not None:
+                await self.prepare(tx, todo)
+            for event in todo:
+                await self.handle(tx, event)
 
     async def _alone_or_parked(self, record: Any, event: E) -> None:
         try:
@@ -105,14 +110,14 @@ class Consumers:
     group_id: str
 
     def on(self, *topics: str, title: str, description: str | None = None, group_id: str | None = None,
-           decode: Decode[Any] | None = None,
-           key: Callable[[Any], UUID] | None = event_id_of) -> Callable[[Handle[Any]], Handle[Any]]:
+           decode: Decode[Any] | None = None, key: Callable[[Any], UUID] | None = event_id_of,
+           prepare: Prepare | None = None) -> Callable[[Handle[Any]], Handle[Any]]:
         """``decode`` defaults to the events of the topic's union (``shared.events.PUBLISHED``)."""
         if decode is None:
             decode = event_decoder(*topics)
 
         def subscribe(handle: Handle[Any]) -> Handle[Any]:
-            batch = BatchConsumer(self.uow, self.dead_letters, decode, handle, key)
+            batch = BatchConsumer(self.uow, self.dead_letters, decode, handle, key, prepare)
 
             async def consume(_values: list[bytes], message: KafkaMessage) -> None:
                 await batch.consume(message.raw_message)
@@ -122,6 +127,15 @@ class Consumers:
             return handle
 
         return subscribe
+
+
+def load_by_case(column: Any, *, lock: bool = False) -> Prepare:
+    """Loads the row of each event's case by ``column`` (holding the row locks when asked)."""
+
+    async def prepare(tx: Transaction, events: Sequence[Any]) -> None:
+        await tx.rows.load(column, {str(event.case_id) for event in events}, lock=lock)
+
+    return prepare
 
 
 def event_decoder(*topics: str) -> Decode[Any]:

@@ -19,6 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlmodel import SQLModel
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from shared.sqlite import inline_connector
+
+SQLITE_BUSY_SECONDS = 30
+
 
 def database_unavailable(error: BaseException) -> bool:
     """The database could not be reached or dropped the connection (server down or
@@ -78,9 +82,11 @@ class Database:
         self.schema = None if self.is_sqlite else schema
         options = {"schema_translate_map": {None: self.schema}} if self.schema else {}
         if self.is_sqlite:
-            # One connection, queued for in the event loop: SQLite has one writer anyway, and
-            # waiting in its busy handler (sleeps of up to 25 ms) would starve every consumer.
-            engine_args = {"connect_args": {"timeout": 30}, "pool_size": 1, "max_overflow": 0, "pool_timeout": 120}
+            # One connection, queued for in the event loop: SQLite has one writer anyway. Its
+            # statements run in the loop too, without a thread each (``shared.sqlite``).
+            path = make_url(url).database or ":memory:"
+            engine_args = {"async_creator": inline_connector(path, SQLITE_BUSY_SECONDS),
+                           "pool_size": 1, "max_overflow": 0, "pool_timeout": 120}
         else:
             engine_args = {"pool_pre_ping": True}
         self.engine: AsyncEngine = create_async_engine(url, execution_options=options, **engine_args)
@@ -136,7 +142,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

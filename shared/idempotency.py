@@ -18,6 +18,7 @@ from shared.clock import SystemClock
 from shared.db import Database
 from shared.events import Envelope
 from shared.outbox import OutboxMessage, OutboxRelay, outbox_values
+from shared.preload import Rows
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -36,6 +37,11 @@ class Transaction:
     fresh: set[str] = field(default_factory=set)
     emitted: list[Envelope] = field(default_factory=list)
     committed: list[Callable[[], None]] = field(default_factory=list)
+    rows: Rows = field(init=False)
+    """Rows the handlers of a batch look up, loaded for all its events at once."""
+
+    def __post_init__(self) -> None:
+        self.rows = Rows(self.session)
 
     def emit(self, *events: Envelope) -> None:
         """Written as outbox rows, in this order, when the transaction commits."""

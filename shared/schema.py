@@ -201,11 +201,12 @@ def _upgrade(connection: Connection, service: str, to: str, fresh_start: str) ->
 
 
 def _made_before_migrations(connection: Connection, service: str, fresh_start: str) -> str:
-    """The revision whose tables and columns the database has exactly: the
-    create-what-is-missing code before migrations made those of ``0001`` and ``0002``."""
+    """The first revision whose tables and columns the database has exactly: the
+    create-what-is-missing code before migrations made those of ``0001`` and ``0002``
+    (a later revision that changed only indexes has the same shape)."""
     found = _shape(connection)
     shapes = _revision_shapes(service)
-    for revision, shape in reversed(shapes):
+    for revision, shape in shapes:
         if shape == found:
             return revision
     revision, nearest = min(shapes, key=lambda item: len(_compare(found, item[1])))

@@ -274,9 +274,10 @@ async def run_service(database_url: str, expect: int, timeout: float, while_runn
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     try:
         async with httpx.AsyncClient() as http:
-            await _until(lambda: _ready(http, port), CHILD_START_SECONDS, child, "the sla service to be ready")
+            await wait_until(lambda: answers_ready(http, port), CHILD_START_SECONDS, child,
+                             "the sla service to be ready")
             await while_running()
-            await _until(lambda: _fired(http, port, expect), timeout, child, f"{expect:,} timers to fire")
+            await wait_until(lambda: _fired(http, port, expect), timeout, child, f"{expect:,} timers to fire")
         return {"rss_mb": round(peak_rss_mb(child.pid), 1)}
     finally:
         if child.returncode is None:
@@ -285,27 +286,33 @@ async def run_service(database_url: str, expect: int, timeout: float, while_runn
         await broker.stop()
 
 
-async def _ready(http: httpx.AsyncClient, port: int) -> bool:
+async def answers_ready(http: httpx.AsyncClient, port: int) -> bool:
     try:
         return (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200
     except httpx.TransportError:
         return False
 
 
-async def _fired(http: httpx.AsyncClient, port: int, expect: int) -> bool:
+async def metric_total(http: httpx.AsyncClient, port: int, name: str) -> float:
+    """A sample of the service's /metrics, summed over its labels."""
     exposition = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
     return sum(sample.value for family in text_string_to_metric_families(exposition) for sample in family.samples
-               if sample.name == "appeal_sla_deadlines_reached_total") >= expect
+               if sample.name == name)
 
 
-async def _until(probe: Callable, timeout: float, child: asyncio.subprocess.Process, what: str) -> None:
+async def _fired(http: httpx.AsyncClient, port: int, expect: int) -> bool:
+    return await metric_total(http, port, "appeal_sla_deadlines_reached_total") >= expect
+
+
+async def wait_until(probe: Callable, timeout: float, child: asyncio.subprocess.Process, what: str, *,
+                     child_name: str = "the sla service", every: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while not await probe():
         if child.returncode is not None:
-            raise RuntimeError(f"the sla service exited with {child.returncode} while waiting for {what}")
+            raise RuntimeError(f"{child_name} exited with {child.returncode} while waiting for {what}")
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(every)
 
 
 async def bench_sla(database_url: str, *, pending: int, due: int, window: float, burst: int,

@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claim import store
 from services.claim.breaches import confirm_breach
@@ -14,7 +13,7 @@ from services.claim.metrics import ClaimMetrics
 from services.claim.tasks import PENDING_STATUS, SlaMark, TaskStatus
 from shared import topics
 from shared.broker import declare_publications
-from shared.consuming import Consumers
+from shared.consuming import Consumers, load_by_case
 from shared.events import (
     CaseDispatched,
     CaseEscalated,
@@ -27,6 +26,7 @@ from shared.events import (
     event_id_for,
 )
 from shared.idempotency import Transaction
+from shared.preload import Rows
 from shared.runtime import Context
 
 log = structlog.get_logger()
@@ -38,9 +38,9 @@ def subscribe(consumers: Consumers, context: Context, metrics: ClaimMetrics) -> 
                          "supervisor urged its branch (task.urged); a deadline was missed (sla.breached) or a "
                          "task expired unclaimed; the street's supervisors must act (supervisor.notified).")
 
-    @consumers.on(topics.CASE_DISPATCH, title="claim.dispatch")
+    @consumers.on(topics.CASE_DISPATCH, title="claim.dispatch", prepare=load_by_case(store.Task.case_id))
     async def on_dispatch(tx: Transaction, event: DispatchEvent) -> None:
-        task = await store.find(tx.session, str(event.case_id))
+        task = await tx.rows.get(store.Task.case_id, str(event.case_id))
         if task is not None and task.generation >= event.generation:
             return
         if isinstance(event, CaseDispatched):
@@ -53,11 +53,12 @@ def subscribe(consumers: Consumers, context: Context, metrics: ClaimMetrics) -> 
             fields = {"branch_code": None, "status": TaskStatus.ESCALATED, "accept_deadline": None,
                       "respond_deadline": None}
             tx.emit(street_queue_notice(event, task))
-        await _replace(tx.session, task, event, fields)
+        await _replace(tx.rows, task, event, fields)
 
-    @consumers.on(topics.SLA_EVENTS, title="claim.sla")
+    # Locked: a member's move and a deadline are settled by whichever commits first (``breaches``).
+    @consumers.on(topics.SLA_EVENTS, title="claim.sla", prepare=load_by_case(store.Task.case_id, lock=True))
     async def on_sla(tx: Transaction, event: SlaEvent) -> None:
-        task = await store.find(tx.session, str(event.case_id), lock=True)
+        task = await tx.rows.get(store.Task.case_id, str(event.case_id), lock=True)
         if isinstance(event, SlaExtended) and (task is None or task.generation < event.generation):
             await store.remember_extension(tx.session, str(event.case_id), event.generation, event.stage,
                                            event.extended_by_seconds)
@@ -97,16 +98,14 @@ def street_queue_notice(event: CaseEscalated, task: store.Task | None) -> Superv
         reason="street_queue", escalation_reason=event.reason)
 
 
-async def _replace(session: AsyncSession, task: store.Task | None, event: DispatchEvent,
-                   fields: dict[str, Any]) -> None:
+async def _replace(rows: Rows, task: store.Task | None, event: DispatchEvent, fields: dict[str, Any]) -> None:
     common: dict[str, Any] = {"generation": event.generation, "street_code": event.street_code, "member_id": None,
                               "summary": event.summary.model_dump_json(), "dispatched_at": event.occurred_at,
                               "claimed_at": None, "responded_at": None, "resolved_at": None, "note": None,
                               "warning": None, "suspended_at": None, "suspended_until": None, "suspensions": 0,
                               "suspend_used_seconds": 0.0, "urge_count": 0, "urged_at": None, "urge_note": None}
     if task is None:
-        session.add(store.Task(case_id=str(event.case_id), correlation_id=str(event.correlation_id),
-                               **common, **fields))
+        rows.add(store.Task(case_id=str(event.case_id), correlation_id=str(event.correlation_id), **common, **fields))
         return
     for name, value in {**common, **fields}.items():
         setattr(task, name, value)

@@ -9,10 +9,10 @@ from services.dispatch.dispatcher import next_generation
 from services.dispatch.escalation import escalation_for
 from services.dispatch.metrics import DispatchMetrics
 from services.dispatch.risk import WATCHED, standing_after
-from services.dispatch.store import Assignment, branch_load, find
+from services.dispatch.store import Assignment, branch_load
 from shared import topics
 from shared.broker import declare_publications
-from shared.consuming import Consumers
+from shared.consuming import Consumers, load_by_case
 from shared.events import (
     CaseClosed,
     CaseDispatched,
@@ -40,6 +40,11 @@ def subscribe(consumers: Consumers, context: Context, metrics: DispatchMetrics) 
                          "A case went to a branch (new generation; reason reassigned when a supervisor "
                          "handed it on) or to the street queue.")
     district, clock = context.district, context.clock
+    # Locked, as the supervisors' reassignments lock the row they change.
+    assignments = load_by_case(Assignment.case_id, lock=True)
+
+    async def find(tx: Transaction, case_id: object) -> Assignment | None:
+        return await tx.rows.get(Assignment.case_id, str(case_id), lock=True)
 
     def sent(event: CaseDispatched | CaseEscalated) -> None:
         if isinstance(event, CaseDispatched):
@@ -57,28 +62,28 @@ def subscribe(consumers: Consumers, context: Context, metrics: DispatchMetrics) 
         tx.emit(event)
         tx.after_commit(lambda: sent(event))
 
-    @consumers.on(topics.CASE_REGISTERED, title="dispatch.registered")
+    @consumers.on(topics.CASE_REGISTERED, title="dispatch.registered", prepare=assignments)
     async def on_registered(tx: Transaction, event: CaseRegistered) -> None:
-        if await find(tx.session, str(event.case_id)):
+        if await find(tx, event.case_id):
             return
         assignment = Assignment(case_id=str(event.case_id), correlation_id=str(event.correlation_id),
                                 summary=event.summary.model_dump_json(), updated_at=clock.now())
-        tx.session.add(assignment)
+        tx.rows.add(assignment)
         await route(tx, assignment, routing.initial_target(event.summary, district), "initial")
 
     async def keep_standing(tx: Transaction, event: Envelope) -> None:
-        assignment = await find(tx.session, str(event.case_id))
+        assignment = await find(tx, event.case_id)
         if assignment is not None and assignment.generation == getattr(event, "generation", None):
             assignment.stand(standing_after(assignment.sla_standing, event))
 
-    @consumers.on(topics.TASK_EVENTS, title="dispatch.tasks")
+    @consumers.on(topics.TASK_EVENTS, title="dispatch.tasks", prepare=assignments)
     async def on_task(tx: Transaction, event: TaskEvent) -> None:
         if isinstance(event, WATCHED):
             await keep_standing(tx, event)
             return
         if not isinstance(event, (TaskReturned, TaskExpired, TaskResolved)):
             return
-        assignment = await find(tx.session, str(event.case_id))
+        assignment = await find(tx, event.case_id)
         if assignment is None or assignment.generation != event.generation:
             return
         if isinstance(event, TaskResolved):
@@ -98,16 +103,16 @@ def subscribe(consumers: Consumers, context: Context, metrics: DispatchMetrics) 
                                           assignment.escalation_in_force())
             await route(tx, assignment, target, "expired")
 
-    @consumers.on(topics.SLA_EVENTS, title="dispatch.sla")
+    @consumers.on(topics.SLA_EVENTS, title="dispatch.sla", prepare=assignments)
     async def on_sla(tx: Transaction, event: SlaEvent) -> None:
         if isinstance(event, WATCHED):
             await keep_standing(tx, event)
 
-    @consumers.on(topics.FEEDBACK_EVENTS, title="dispatch.feedback")
+    @consumers.on(topics.FEEDBACK_EVENTS, title="dispatch.feedback", prepare=assignments)
     async def on_feedback(tx: Transaction, event: FeedbackEvent) -> None:
         if not isinstance(event, (CaseReopened, CaseClosed)):
             return
-        assignment = await find(tx.session, str(event.case_id))
+        assignment = await find(tx, event.case_id)
         if assignment is None or assignment.generation != event.generation:
             return
         if isinstance(event, CaseClosed):

@@ -2,6 +2,7 @@
 for the case timeline."""
 
 import json
+from collections.abc import Sequence
 from functools import partial
 
 import structlog
@@ -9,7 +10,7 @@ import structlog
 from services.intake.classify import check_grid
 from services.intake.metrics import IntakeMetrics
 from services.intake.registration import register
-from services.intake.store import project
+from services.intake.store import Case, TimelineEntry, project
 from shared import topics
 from shared.broker import declare_publications
 from shared.consuming import Consumers
@@ -50,9 +51,13 @@ def subscribe(consumers: Consumers, context: Context, metrics: IntakeMetrics) ->
         else:
             log.info("duplicate_report_ignored", case_id=outcome.case.case_id, external_id=report.external_id)
 
+    async def load_timelines(tx: Transaction, events: Sequence[Envelope]) -> None:
+        await tx.rows.load(Case.case_id, {str(event.case_id) for event in events})
+        await tx.rows.load(TimelineEntry.event_id, {str(event.event_id) for event in events})
+
     # Order-independent and keyed by event id (``project``), so it needs no processed-event records.
     @consumers.on(*topics.CASE_EVENT_TOPICS, title="intake.timeline", group_id="appeal-intake-timeline",
-                  decode=case_event_adapter.validate_json, key=None,
+                  decode=case_event_adapter.validate_json, key=None, prepare=load_timelines,
                   description="Every case event, onto the case's timeline.")
     async def on_case_event(tx: Transaction, event: Envelope) -> None:
-        await project(tx.session, event, context.clock.now())
+        await project(tx.rows, event, context.clock.now())

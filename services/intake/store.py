@@ -13,6 +13,7 @@ from services.intake.caseview import OPEN_STATUSES, CaseState, apply, timeline_d
 from services.intake.outcomes import Outcome, take_outcome
 from services.intake.report import CaseOutcomeRow
 from shared.events import Envelope
+from shared.preload import Rows
 
 
 class Case(SQLModel, table=True):
@@ -103,14 +104,14 @@ async def timeline(session: AsyncSession, case_id: str) -> list[TimelineEntry]:
     return list(rows.scalars())
 
 
-async def project(session: AsyncSession, event: Envelope, now: datetime) -> bool:
+async def project(rows: Rows, event: Envelope, now: datetime) -> bool:
     """Add the event to its case's timeline and move the status; False if already seen
     or the case is unknown here (it was registered by another intake deployment)."""
-    case = await find_case(session, str(event.case_id))
-    if case is None or await session.get(TimelineEntry, str(event.event_id)) is not None:
+    case = await rows.get(Case.case_id, str(event.case_id))
+    if case is None or await rows.get(TimelineEntry.event_id, str(event.event_id)) is not None:
         return False
-    session.add(TimelineEntry(event_id=str(event.event_id), case_id=case.case_id, type=event.type,
-                              at=event.occurred_at, details=json.dumps(timeline_details(event), ensure_ascii=False)))
+    rows.add(TimelineEntry(event_id=str(event.event_id), case_id=case.case_id, type=event.type,
+                           at=event.occurred_at, details=json.dumps(timeline_details(event), ensure_ascii=False)))
     state = apply(_state_of(case), event)
     outcome = take_outcome(_outcome_of(case), event)
     for name, value in (vars(state) | vars(outcome)).items():

@@ -9,7 +9,7 @@ import structlog
 from services.sla import store
 from shared import topics
 from shared.broker import declare_publications
-from shared.consuming import Consumers
+from shared.consuming import Consumers, load_by_case
 from shared.events import (
     CaseClosed,
     CaseDispatched,
@@ -38,10 +38,10 @@ def subscribe(consumers: Consumers, context: Context) -> None:
     declare_publications(consumers.broker, "sla", topics.SLA_EVENTS, SlaEvent,
                          "A warning before an accept or respond deadline, and the deadline reached.")
 
-    @consumers.on(topics.CASE_DISPATCH, title="sla.dispatch")
+    @consumers.on(topics.CASE_DISPATCH, title="sla.dispatch", prepare=load_by_case(store.Watch.case_id))
     async def on_dispatch(tx: Transaction, event: DispatchEvent) -> None:
         await store.cancel(tx.session, str(event.case_id))
-        watch = await tx.session.get(store.Watch, str(event.case_id))
+        watch = await tx.rows.get(store.Watch.case_id, str(event.case_id))
         if watch is not None and watch.generation > event.generation:
             return
         if not isinstance(event, CaseDispatched):
@@ -55,7 +55,7 @@ def subscribe(consumers: Consumers, context: Context) -> None:
             "warn_at": event.warn_at, "open": True}
         if watch is None:
             watch = store.Watch(case_id=str(event.case_id), **fields)
-            tx.session.add(watch)
+            tx.rows.add(watch)
         else:
             for name, value in fields.items():
                 setattr(watch, name, value)

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Index, Row, Table, UniqueConstraint, func, select, update
+from sqlalchemy import Index, Row, Table, UniqueConstraint, Update, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
@@ -16,10 +16,12 @@ class Timer(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("case_id", "kind", "generation", name="uq_sla_timer_case_kind_generation"),
         Index("ix_sla_timer_pending_due", "state", "due_at"),
+        # Both columns: with only case_id indexed, SQLite read every pending timer to cancel a case's.
+        Index("ix_sla_timer_case_state", "case_id", "state"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    case_id: str = Field(max_length=36, index=True)
+    case_id: str = Field(max_length=36)
     correlation_id: str = Field(max_length=36)
     kind: str = Field(max_length=24)
     stage: str = Field(max_length=16)
@@ -152,13 +154,17 @@ async def settled_stages(session: AsyncSession, case_id: str, generation: int) -
 
 async def cancel(session: AsyncSession, case_id: str, *, generation: int | None = None,
                  kinds: tuple[str, ...] | None = None) -> int:
+    result = await session.execute(cancel_statement(case_id, generation=generation, kinds=kinds))
+    return result.rowcount  # type: ignore[attr-defined]  # SQLAlchemy types Result; an UPDATE gives a CursorResult
+
+
+def cancel_statement(case_id: str, *, generation: int | None = None, kinds: tuple[str, ...] | None = None) -> Update:
     condition = [col(Timer.case_id) == case_id, col(Timer.state) == TimerState.PENDING]
     if generation is not None:
         condition.append(col(Timer.generation) == generation)
     if kinds is not None:
         condition.append(col(Timer.kind).in_(kinds))
-    result = await session.execute(update(Timer).where(*condition).values(state=TimerState.CANCELLED))
-    return result.rowcount  # type: ignore[attr-defined]  # SQLAlchemy types Result; an UPDATE gives a CursorResult
+    return update(Timer).where(*condition).values(state=TimerState.CANCELLED)
 
 
 async def shift(session: AsyncSession, case_id: str, generation: int, stage: SlaStage, by: timedelta) -> int:

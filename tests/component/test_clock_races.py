@@ -20,6 +20,7 @@ from shared import topics
 from shared.auth import Auth, Identity
 from shared.clock import as_utc
 from shared.errors import Refused
+from shared.preload import Rows
 from tests.component.conftest import MEMBER, claimed_by_member
 from tests.unit.factories import (
     CASE_ID,
@@ -96,19 +97,18 @@ async def test_an_extension_and_a_suspension_at_once_both_move_the_board_deadlin
     async with service_under_test("claim") as (service, broker):
         board, dispatched = await claimed_by_member(service, broker, clock)
         clock.advance(minutes=5)
-        read, racing = claim_store.find, []
+        load, racing = Rows.load, []
 
-        async def interleaved(session, case_id, **options):
-            task = await read(session, case_id, **options)
+        async def interleaved(rows, column, keys, **options):
+            await load(rows, column, keys, **options)
             if not racing:
                 racing.append(asyncio.create_task(
                     board.perform(SUSPEND, str(CASE_ID), MEMBER, "电话无人接听", timedelta(hours=1))))
                 await asyncio.sleep(0.3)
-            return task
 
-        monkeypatch.setattr(claim_store, "find", interleaved)
+        monkeypatch.setattr(Rows, "load", interleaved)
         await broker.publish(make_extended(1, "respond", by=timedelta(minutes=30)), topics.SLA_EVENTS)
-        monkeypatch.setattr(claim_store, "find", read)
+        monkeypatch.setattr(Rows, "load", load)
         try:
             await racing[0]
             suspended = timedelta(hours=1)
@@ -116,7 +116,7 @@ async def test_an_extension_and_a_suspension_at_once_both_move_the_board_deadlin
             assert refusal.status == 409, "it read the row before the extension: asked to try again"
             suspended = timedelta(0)
         async with service.db.session() as session:
-            task = await read(session, str(CASE_ID))
+            task = await claim_store.find(session, str(CASE_ID))
         assert as_utc(task.respond_deadline) == dispatched.respond_deadline + timedelta(minutes=30) + suspended
 
 

@@ -1,7 +1,9 @@
-"""`appeal bench sla` as a user runs it, small enough for the suite; no timing asserted."""
+"""`appeal bench sla` and `appeal bench e2e` as a user runs them, small enough for the suite; no
+timing asserted."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +45,40 @@ def test_bench_sla_refuses_more_due_than_pending():
 
     assert result.returncode == 2
     assert "--due" in result.stderr
+
+
+E2E_KEYS = {"cases", "dispatched", "cases_per_s", "cases_per_s_pg", "raw_produce_per_s", "raw_consume_per_s",
+            "naive_per_s", "p50_ms_at_500", "p99_ms_at_500", "burst_drain_s", "rss_mb", "targets", "phases"}
+
+
+def test_bench_e2e_dispatches_every_case_of_every_phase_and_ends_with_json():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPEAL_")}
+    result = subprocess.run(
+        [APPEAL, "bench", "e2e", "--database-url", "sqlite", "--cases", "200", "--loads", "20", "--load-seconds", "2",
+         "--burst", "100", "--timeout", "120"],
+        check=False, capture_output=True, text=True, timeout=900, env=env)
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert not E2E_KEYS - report.keys(), f"missing {E2E_KEYS - report.keys()}"
+    phases = {phase["phase"]: phase for phase in report["phases"]}
+    assert {name: phase["written"] for name, phase in phases.items()} == {"throughput": 200, "load_20": 40,
+                                                                          "burst": 100}
+    assert all(phase["dispatched"] == phase["written"] for phase in phases.values())
+    assert report["cases"] == report["dispatched"] == 340
+    assert report["timers_pending"] == report["timers_expected"] == 4 * 200, "four timers a dispatched case"
+    rates = ("cases_per_s", "raw_produce_per_s", "raw_consume_per_s", "naive_per_s", "p50_ms_at_20", "p99_ms_at_20",
+             "burst_drain_s", "rss_mb")
+    assert all(report[key] > 0 for key in rates), {key: report[key] for key in rates}
+    assert report["cases_per_s_pg"] is None and report["p99_ms_at_500"] is None
+    assert set(report["targets"]) == {"cases_per_s", "cases_per_s_pg", "p99_ms_at_500", "burst_drain_s"}
+    assert re.search(r"sqlite throughput: 200 of 200 dispatched with their timers armed in [\d.,]+ s", result.stderr)
+    assert "sqlite burst: 100 of 100 dispatched" in result.stderr
+
+
+def test_bench_e2e_refuses_loads_that_are_not_rates():
+    result = subprocess.run([APPEAL, "bench", "e2e", "--loads", "fast", "--database-url", "sqlite"],
+                            check=False, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 2
+    assert "--loads" in result.stderr

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from services.intake.store import TABLES, Case, project
+from shared.preload import Rows
 from shared.runtime import service_database
 from shared.settings import Settings
 from tests.unit.factories import (
@@ -61,7 +62,7 @@ async def build_intake_database(data_dir: Path) -> None:
                                  priority="normal", created_at=created_at, correlation_id=str(uuid.uuid4())))
             await session.flush()
             for event in events():
-                await project(session, event, datetime.now(tz=T0.tzinfo))
+                await project(Rows(session), event, datetime.now(tz=T0.tzinfo))
     finally:
         await db.dispose()
 

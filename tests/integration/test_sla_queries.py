@@ -1,0 +1,26 @@
+"""The sla service's per-case statements read the case's own rows, however many timers
+are pending: SQLite once cancelled a case's timers through the (state, due_at) index,
+reading every pending timer on each dispatch."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.dialects import sqlite
+
+from services.sla.store import TABLES, Timer, cancel_statement
+from shared.runtime import service_database
+from shared.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+async def test_cancelling_a_cases_timers_reads_only_that_case(tmp_path):
+    db = service_database(Settings(data_dir=tmp_path), "sla", TABLES)
+    await db.create_tables()
+    statement = cancel_statement("00000000-0000-4000-8000-000000000001")  # as a new dispatch cancels
+    sql = str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    try:
+        async with db.engine.connect() as connection:
+            plan = " ".join(str(row[-1]) for row in await connection.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    finally:
+        await db.dispose()
+    assert f"SEARCH {Timer.__tablename__} USING INDEX" in plan and "(case_id=?" in plan, plan
