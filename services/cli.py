@@ -3,9 +3,10 @@
 import asyncio
 import json
 import os
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -149,15 +150,9 @@ def bench_sla_command(
     """Fill the sla tables with PENDING timers, fire DUE of them spread over WINDOW
     seconds and then a BURST due at once, with the firing loop in its own process. Prints
     a summary against the targets and, as the last line, the results as JSON."""
-    try:
-        from services.bench.sla import bench_sla
+    from services.bench.sla import bench_sla
 
-        url = database_url or _settings().database_url or os.environ.get("APPEAL_TEST_POSTGRES_URL") or "sqlite"
-        result = asyncio.run(bench_sla(url, pending=pending, due=due, window=window, burst=burst))
-    except (StartupError, ValueError, RuntimeError, OSError) as error:
-        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
-    typer.echo(json.dumps(result, ensure_ascii=False))
+    _bench(database_url, lambda url: bench_sla(url, pending=pending, due=due, window=window, burst=burst))
 
 
 @bench.command("e2e")
@@ -192,13 +187,19 @@ def bench_e2e_command(
     latency at the offered loads and a burst's drain; on SQLite's broker also raw aiokafka
     (the ceiling) and a naive FastStream relay (the floor). Progress and a summary
     against the targets go to stderr; the last line of stdout is the results as JSON."""
-    try:
-        from services.bench.e2e import Plan, bench_e2e, parse_loads
+    from services.bench.e2e import Plan, bench_e2e, parse_loads
 
-        plan = Plan(cases=cases, loads=parse_loads(loads), load_seconds=load_seconds, burst=burst, timeout=timeout,
-                    memory_cases=memory_cases)
+    _bench(database_url, lambda url: bench_e2e(url, Plan(
+        cases=cases, loads=parse_loads(loads), load_seconds=load_seconds, burst=burst, timeout=timeout,
+        memory_cases=memory_cases)))
+
+
+def _bench(database_url: str | None, measure: Callable[[str], Coroutine[Any, Any, dict]]) -> None:
+    """Measure on the database named, else APPEAL_DATABASE_URL, else APPEAL_TEST_POSTGRES_URL,
+    else SQLite; the results' JSON is the last line."""
+    try:
         url = database_url or _settings().database_url or os.environ.get("APPEAL_TEST_POSTGRES_URL") or "sqlite"
-        result = asyncio.run(bench_e2e(url, plan))
+        result = asyncio.run(measure(url))
     except (StartupError, ValueError, RuntimeError, OSError) as error:
         typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(2) from None
