@@ -160,6 +160,12 @@ async def publish_outbox(broker: KafkaBroker, rows: Sequence[OutboxMessage]) -> 
     await asyncio.gather(*futures)
 
 
+def handler_retries() -> AsyncRetrying:
+    """A few tries with backoff for a failing handler; bad input is not tried again."""
+    return AsyncRetrying(stop=stop_after_attempt(HANDLER_ATTEMPTS), wait=wait_exponential(multiplier=0.1, max=1),
+                         retry=retry_if_exception(is_transient), reraise=True)
+
+
 def is_transient(error: BaseException) -> bool:
     return not isinstance(error, (ValidationError, ValueError, KeyError, TypeError, LookupError))
 
@@ -196,12 +202,7 @@ def dead_letter_middleware(dead_letters: DeadLetters, stuck: StuckPartitions) ->
 
     async def handle_or_park(call_next, msg, records: list[Any]) -> Any:
         try:
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(HANDLER_ATTEMPTS),
-                wait=wait_exponential(multiplier=0.1, max=1),
-                retry=retry_if_exception(is_transient),
-                reraise=True,
-            ):
+            async for attempt in handler_retries():
                 with attempt:
                     return await call_next(msg)
         except Exception as error:

@@ -19,9 +19,8 @@ import structlog
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.message import StreamMessage
 from pydantic import TypeAdapter
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from shared.broker import HANDLER_ATTEMPTS, DeadLetters, batch_options, is_transient
+from shared.broker import DeadLetters, batch_options, handler_retries
 from shared.db import database_unavailable
 from shared.events import PUBLISHED
 from shared.idempotency import Transaction, UnitOfWork
@@ -82,9 +81,7 @@ class BatchConsumer(Generic[E]):
 
     async def _alone_or_parked(self, record: Any, event: E) -> None:
         try:
-            async for attempt in AsyncRetrying(stop=stop_after_attempt(HANDLER_ATTEMPTS),
-                                               wait=wait_exponential(multiplier=0.1, max=1),
-                                               retry=retry_if_exception(is_transient), reraise=True):
+            async for attempt in handler_retries():
                 with attempt:
                     await self._in_one_transaction([event])
         except Exception as error:
