@@ -30,6 +30,7 @@ log = structlog.get_logger()
 
 E = TypeVar("E")
 Handle = Callable[[Transaction, E], Awaitable[None]]
+HandleAll = Callable[[Transaction, Sequence[E]], Awaitable[None]]
 Decode = Callable[[bytes], E]
 Prepare = Callable[[Transaction, Sequence[Any]], Awaitable[None]]
 
@@ -45,11 +46,10 @@ class BatchConsumer(Generic[E]):
     uow: UnitOfWork
     dead_letters: DeadLetters
     decode: Decode[E]
-    handle: Handle[E]
+    handle_all: HandleAll[E]
+    """Handles the batch's new events, in order, inside its transaction."""
     key: Callable[[E], UUID] | None = event_id_of
     """The idempotency key; None for a consumer whose handling is idempotent by itself."""
-    prepare: Prepare | None = None
-    """Loads what the batch's events will look up (``tx.rows``), before any is handled."""
 
     async def consume(self, records: Sequence[Any]) -> None:
         decoded: list[tuple[Any, E]] = []
@@ -74,10 +74,8 @@ class BatchConsumer(Generic[E]):
         key = self.key
         async with self.uow.begin([key(e) for e in events] if key else ()) as tx:
             todo = [event for event in events if key is None or tx.take(key(event))]
-            if todo and self.prepare is not None:
-                await self.prepare(tx, todo)
-            for event in todo:
-                await self.handle(tx, event)
+            if todo:
+                await self.handle_all(tx, todo)
 
     async def _alone_or_parked(self, record: Any, event: E) -> None:
         try:
@@ -90,6 +88,19 @@ class BatchConsumer(Generic[E]):
             await self.dead_letters.park(record, error)
 
 
+def one_by_one(handle: Handle[E], prepare: Prepare | None = None) -> HandleAll[E]:
+    """A batch as its events one after another, after ``prepare`` has loaded what they
+    will look up (``tx.rows``)."""
+
+    async def handle_all(tx: Transaction, events: Sequence[E]) -> None:
+        if prepare is not None:
+            await prepare(tx, events)
+        for event in events:
+            await handle(tx, event)
+
+    return handle_all
+
+
 async def record_values(message: StreamMessage[Any]) -> list[bytes]:
     """The batch's values as they came: each record is decoded on its own by its consumer."""
     return list(message.body)
@@ -98,7 +109,9 @@ async def record_values(message: StreamMessage[Any]) -> list[bytes]:
 @dataclass(frozen=True)
 class Consumers:
     """Where a service's handlers subscribe: ``@consumers.on(topic)`` over a function of
-    (transaction, event) turns it into a batch consumer in the service's group."""
+    (transaction, event) turns it into a batch consumer in the service's group;
+    ``@consumers.on_batch(topic)`` over a function of (transaction, events) hands it the
+    batch whole, for handlers that read and write a batch's rows a statement at a time."""
 
     broker: KafkaBroker
     uow: UnitOfWork
@@ -110,20 +123,33 @@ class Consumers:
            decode: Decode[Any] | None = None, key: Callable[[Any], UUID] | None = event_id_of,
            prepare: Prepare | None = None) -> Callable[[Handle[Any]], Handle[Any]]:
         """``decode`` defaults to the events of the topic's union (``shared.events.PUBLISHED``)."""
-        if decode is None:
-            decode = event_decoder(*topics)
 
         def subscribe(handle: Handle[Any]) -> Handle[Any]:
-            batch = BatchConsumer(self.uow, self.dead_letters, decode, handle, key, prepare)
-
-            async def consume(_values: list[bytes], message: KafkaMessage) -> None:
-                await batch.consume(message.raw_message)
-
-            self.broker.subscriber(*topics, **batch_options(self.settings, group_id or self.group_id),
-                                   decoder=record_values, title=title, description=description)(consume)
+            self._subscribe(topics, one_by_one(handle, prepare), title=title, description=description,
+                            group_id=group_id, decode=decode, key=key)
             return handle
 
         return subscribe
+
+    def on_batch(self, *topics: str, title: str, description: str | None = None, group_id: str | None = None,
+                 decode: Decode[Any] | None = None, key: Callable[[Any], UUID] | None = event_id_of,
+                 ) -> Callable[[HandleAll[Any]], HandleAll[Any]]:
+        def subscribe(handle_all: HandleAll[Any]) -> HandleAll[Any]:
+            self._subscribe(topics, handle_all, title=title, description=description, group_id=group_id,
+                            decode=decode, key=key)
+            return handle_all
+
+        return subscribe
+
+    def _subscribe(self, topics: Sequence[str], handle_all: HandleAll[Any], *, title: str, description: str | None,
+                   group_id: str | None, decode: Decode[Any] | None, key: Callable[[Any], UUID] | None) -> None:
+        batch = BatchConsumer(self.uow, self.dead_letters, decode or event_decoder(*topics), handle_all, key)
+
+        async def consume(_values: list[bytes], message: KafkaMessage) -> None:
+            await batch.consume(message.raw_message)
+
+        self.broker.subscriber(*topics, **batch_options(self.settings, group_id or self.group_id),
+                               decoder=record_values, title=title, description=description)(consume)
 
 
 def load_by_case(column: Any, *, lock: bool = False) -> Prepare:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from shared.consuming import BatchConsumer
+from shared.consuming import BatchConsumer, one_by_one
 from shared.db import Database, async_url
 from shared.events import CaseClosed, case_event_adapter, event_id_for
 from shared.idempotency import ProcessedEvent, Transaction, UnitOfWork
@@ -74,7 +74,7 @@ async def db(database_url):
 
 def consumer(db: Database, handling: Handling, letters: ParkedLetters) -> BatchConsumer:
     return BatchConsumer(UnitOfWork(db, None, consumer="batch-test"), letters,  # type: ignore[arg-type]  # a stand-in
-                         case_event_adapter.validate_json, handling)
+                         case_event_adapter.validate_json, one_by_one(handling))
 
 
 async def outbox_ids(db: Database) -> list[str]:
