@@ -6,6 +6,29 @@ from shared.db import scratch_postgres
 from shared.embedded import EmbeddedBroker
 
 POSTGRES_URL = os.environ.get("APPEAL_TEST_POSTGRES_URL")
+SOAK_TIMEOUT_SECONDS = 1800
+"""The longer runs' own limit; every other test has pyproject's ``timeout``."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("soak") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(SOAK_TIMEOUT_SECONDS))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With a PostgreSQL server named, a PostgreSQL case that skipped is a failure: the
+    run would otherwise pass while proving nothing on that backend."""
+    if not POSTGRES_URL or exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = [report for report in (reporter.stats.get("skipped", []) if reporter else [])
+               if "postgres" in report.nodeid.lower() or "POSTGRES" in str(report.longrepr)]
+    if skipped:
+        for report in skipped:
+            print(f"\nskipped on PostgreSQL although APPEAL_TEST_POSTGRES_URL is set: {report.nodeid}: "
+                  f"{report.longrepr}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
