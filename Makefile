@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(VENV)/bin/appeal dev --simulate 2
 
 test: $(STAMP) lint
-	$(VENV)/bin/python -m pytest -q -rs -m "not soak" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -q -rs --durations=10 -m "not soak" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Longer fault and load runs: every service killed in turn under load, thousands of
 # generated inputs. Needs APPEAL_TEST_POSTGRES_URL for the crash run.
