@@ -56,8 +56,9 @@ def dev(
     simulate: Annotated[float, typer.Option(min=0, help="Simulated reports per second (0 = none).")] = 0.0,
     data_dir: Annotated[Path | None, typer.Option(help="Where SQLite files and logs go (default .appeal).")] = None,
 ) -> None:
-    """Run the whole system in one process: embedded broker (unless APPEAL_KAFKA_BOOTSTRAP
-    is set), SQLite under the data dir (unless APPEAL_DATABASE_URL is set), all services."""
+    """Run the whole system with one command: embedded broker (unless APPEAL_KAFKA_BOOTSTRAP
+    is set), SQLite under the data dir (unless APPEAL_DATABASE_URL is set), all services,
+    each service's consumers in a process of their own."""
     try:
         settings = _settings(http_port=port, district_file=district, data_dir=data_dir)
         if settings.kafka_bootstrap is None and "kafka_session_timeout_ms" not in settings.model_fields_set:

@@ -7,13 +7,17 @@ import socket
 import sys
 
 import uvicorn
-from prometheus_client import CollectorRegistry
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
+from services.consumer_processes import ConsumerProcesses
 from services.simulator import PeoplesLogins, Simulator
 from services.system import SERVICE_NAMES, System, build_system
 from shared.district import District
 from shared.embedded import EmbeddedBroker
+from shared.http import readiness
 from shared.logging import configure_logging
+from shared.metrics import merged_exposition
 from shared.schema import SchemaError, Upgrade
 from shared.schema import check as check_schema
 from shared.schema import upgrade as upgrade_schema
@@ -44,10 +48,10 @@ def check_port_free(port: int) -> None:
             raise StartupError(f"port {port} is already in use; choose another with --port") from None
 
 
-def totals(registry: CollectorRegistry) -> dict[str, int]:
+def totals(exposition: str) -> dict[str, int]:
     """The numbers on the live summary line, summed over labels."""
     counts = dict.fromkeys(SUMMARY_METRICS, 0.0)
-    for family in registry.collect():
+    for family in text_string_to_metric_families(exposition):
         for sample in family.samples:
             for label, name in SUMMARY_METRICS.items():
                 if sample.name != name:
@@ -64,10 +68,10 @@ def summary_line(counts: dict[str, int]) -> str:
     return "  ".join(f"{name} {value}" for name, value in counts.items())
 
 
-def _http_server(system: System, port: int) -> uvicorn.Server:
+def http_server(system: System, port: int, *, host: str = "0.0.0.0") -> uvicorn.Server:
     # log_config=None: the server's own lines go where configure_logging sent the rest.
     # A request still running after Ctrl-C gets a few seconds, then the services stop anyway.
-    config = uvicorn.Config(system.app, host="0.0.0.0", port=port, log_level="warning", lifespan="on",
+    config = uvicorn.Config(system.app, host=host, port=port, log_level="warning", lifespan="on",
                             log_config=None, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS)
     return uvicorn.Server(config)
 
@@ -101,8 +105,8 @@ async def check_databases(system: System) -> None:
         raise StartupError(str(error)) from None
 
 
-async def _wait_ready(system: System, server_task: asyncio.Task) -> None:
-    while not all(s.ready() for s in system.services):
+async def _wait_ready(system: System, server_task: asyncio.Task, peers: ConsumerProcesses) -> None:
+    while not (await readiness(system.services, peers))["ready"]:
         if server_task.done():
             return
         await asyncio.sleep(0.2)
@@ -118,10 +122,13 @@ async def run_dev(settings: Settings, *, simulate: float, out=sys.stdout) -> Non
         embedded = EmbeddedBroker(log_file=settings.data_dir / "broker.log")
         await embedded.start()
         settings = settings.model_copy(update={"kafka_bootstrap": embedded.bootstrap})
+    consumers = ConsumerProcesses(settings, list(SERVICE_NAMES))
     try:
-        system = build_system(settings)
+        system = build_system(settings, peers=consumers)
         upgrades = await upgrade_databases(system)
-        server = _http_server(system, settings.http_port)
+        await consumers.start()
+        helpers = [asyncio.create_task(consumers.supervise())]
+        server = http_server(system, settings.http_port)
         server_task = asyncio.create_task(server.serve())
         url = f"http://127.0.0.1:{settings.http_port}"
         print(f"appeal dev — {system.context.district.district.name}", file=out)
@@ -132,10 +139,11 @@ async def run_dev(settings: Settings, *, simulate: float, out=sys.stdout) -> Non
             if upgrade.changed and upgrade.before is not None:  # existing data, not a first start
                 print(f"  upgraded    {upgrade}", file=out)
         print(f"  sign in     {url}/login — {sign_in_line(system.context.district, simulate > 0)}", file=out)
-        await _wait_ready(system, server_task)
+        await _wait_ready(system, server_task, consumers)
         if not server_task.done():
-            print(f"  ready       {url}/readyz — all {len(system.services)} services consuming", file=out, flush=True)
-        helpers = [asyncio.create_task(_summarise(system, out))]
+            print(f"  ready       {url}/readyz — all {len(system.services)} services consuming, each in a process "
+                  "of its own", file=out, flush=True)
+        helpers.append(asyncio.create_task(_summarise(system, consumers, out)))
         if simulate > 0:
             simulator = Simulator(url, settings.kafka_bootstrap or "", system.context.district, simulate,
                                   random.Random())
@@ -148,15 +156,17 @@ async def run_dev(settings: Settings, *, simulate: float, out=sys.stdout) -> Non
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
     finally:
+        await consumers.stop()
         if embedded is not None:
             await embedded.stop()
         print("stopped.", file=out)
 
 
-async def _summarise(system: System, out) -> None:
+async def _summarise(system: System, consumers: ConsumerProcesses, out) -> None:
     while True:
         await asyncio.sleep(SUMMARY_EVERY_SECONDS)
-        print(summary_line(totals(system.context.registry)), file=out, flush=True)
+        exposition = merged_exposition([generate_latest(system.context.registry).decode(), *await consumers.metrics()])
+        print(summary_line(totals(exposition.decode())), file=out, flush=True)
 
 
 async def run_service(settings: Settings, name: str) -> None:
@@ -172,5 +182,5 @@ async def run_service(settings: Settings, name: str) -> None:
     check_port_free(settings.http_port)
     system = build_system(settings, [name])
     await check_databases(system)
-    server = _http_server(system, settings.http_port)
+    server = http_server(system, settings.http_port)
     await server.serve()

@@ -15,7 +15,7 @@ from services.sla.app import build_service as build_sla
 from shared.auth import Auth, TokenIssuer, UserDirectory
 from shared.clock import Clock, SystemClock
 from shared.district import District, load_district
-from shared.http import build_http_app
+from shared.http import Peers, build_http_app
 from shared.runtime import Context, Service
 from shared.settings import Settings
 
@@ -49,13 +49,18 @@ def build_context(settings: Settings, *, district: District | None = None, clock
 
 
 def build_system(settings: Settings, names: Sequence[str] = SERVICE_NAMES, *, district: District | None = None,
-                 clock: Clock | None = None, registry: CollectorRegistry | None = None) -> System:
+                 clock: Clock | None = None, registry: CollectorRegistry | None = None,
+                 peers: Peers | None = None) -> System:
+    """``peers`` are processes running these services' consumers: this one then serves
+    HTTP, relays and runs the workers, and answers /metrics and /readyz for them too."""
     unknown = [n for n in names if n not in BUILDERS]
     if unknown:
         raise ValueError(f"unknown service {', '.join(unknown)}; choose from {', '.join(SERVICE_NAMES)}")
     context = build_context(settings, district=district, clock=clock, registry=registry)
     services = [BUILDERS[name](context) for name in names]
+    for service in services:
+        service.consumes = peers is None
     title = "Appeal loop" if len(services) > 1 else f"Appeal loop — {services[0].name}"
     app = build_http_app(context, services, tokens=context.auth.tokens,
-                         directory=context.auth.directory, title=title)
+                         directory=context.auth.directory, title=title, peers=peers)
     return System(context, services, app)

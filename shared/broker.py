@@ -104,8 +104,10 @@ def declare_publications(broker: KafkaBroker, service: str, topic: str, schema: 
     broker.publisher(topic, title=f"{service}.publishes", schema=schema, description=description)
 
 
-async def connect(broker: KafkaBroker) -> None:
-    """Start the broker, waiting for Kafka to come up rather than failing the service."""
+async def connect(broker: KafkaBroker, *, subscribe: bool = True) -> None:
+    """Start the broker, waiting for Kafka to come up rather than failing the service;
+    without ``subscribe`` only the producer, for a process that publishes but leaves
+    consuming to another."""
     async for attempt in AsyncRetrying(
         stop=stop_after_delay(60),
         wait=wait_exponential(max=3),
@@ -113,7 +115,7 @@ async def connect(broker: KafkaBroker) -> None:
         reraise=True,
     ):
         with attempt:
-            await broker.start()
+            await (broker.start() if subscribe else broker.connect())
 
 
 def batch_options(settings: Settings, group_id: str) -> dict[str, Any]:

@@ -7,6 +7,7 @@ consumers live and die together.
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any, Protocol
 
 from fastapi import Depends, FastAPI, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -16,14 +17,35 @@ from shared.auth import TokenIssuer, UserDirectory, login_router
 from shared.docs_assets import install_docs
 from shared.errors import install_error_handlers
 from shared.inputs import refuse_unstorable_input
-from shared.metrics import CONTENT_TYPE, exposition
+from shared.metrics import CONTENT_TYPE, exposition, merged_exposition
 from shared.runtime import Context, Service
 from shared.throttle_http import Throttle
 from shared.web.site import install_site
 
 
+class Peers(Protocol):
+    """Other processes of the same system whose consumers this process answers for."""
+
+    async def metrics(self) -> list[str]: ...
+
+    async def readiness(self) -> dict[str, dict[str, Any]]: ...
+
+
+async def readiness(services: Sequence[Service], peers: Peers | None = None) -> dict[str, Any]:
+    """/readyz's body: ready when every service here and in the peers is."""
+    states = {s.name: s.ready() for s in services}
+    stuck = [partition for s in services for partition in s.stuck.current()]
+    problems = [problem for s in services for problem in s.problems()]
+    for body in (await peers.readiness()).values() if peers is not None else ():
+        for name, ready in body.get("services", {}).items():
+            states[name] = states.get(name, True) and ready
+        stuck += body.get("stuck", [])
+        problems += body.get("problems", [])
+    return {"ready": all(states.values()), "services": states, "stuck": stuck, "problems": problems}
+
+
 def build_http_app(context: Context, services: Sequence[Service], *, tokens: TokenIssuer,
-                   directory: UserDirectory, title: str = "Appeal loop") -> FastAPI:
+                   directory: UserDirectory, title: str = "Appeal loop", peers: Peers | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await asyncio.gather(*(s.start(context.settings) for s in services))
@@ -53,12 +75,8 @@ def build_http_app(context: Context, services: Sequence[Service], *, tokens: Tok
         503: {"description": "Not ready: which service is not, and any stuck partition or other problem.",
               "content": {"application/json": {}}}})
     async def readyz() -> JSONResponse:
-        states = {s.name: s.ready() for s in services}
-        stuck = [partition for s in services for partition in s.stuck.current()]
-        problems = [problem for s in services for problem in s.problems()]
-        code = 200 if all(states.values()) else 503
-        return JSONResponse({"ready": all(states.values()), "services": states, "stuck": stuck,
-                             "problems": problems}, status_code=code)
+        body = await readiness(services, peers)
+        return JSONResponse(body, status_code=200 if body["ready"] else 503)
 
     asyncapi = AsyncAPI(*(s.broker for s in services), title=f"{title} — Kafka topics", version="1.0",
                         description="Every topic this process consumes or publishes, with its event schemas.")
@@ -72,6 +90,9 @@ def build_http_app(context: Context, services: Sequence[Service], *, tokens: Tok
     @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse,
              responses={200: {"description": "Prometheus text exposition format."}})
     async def metrics() -> Response:
-        return Response(exposition(context.registry), media_type=CONTENT_TYPE)
+        own = exposition(context.registry)
+        if peers is not None:
+            own = merged_exposition([own.decode(), *await peers.metrics()])
+        return Response(own, media_type=CONTENT_TYPE)
 
     return app

@@ -1,11 +1,14 @@
-"""Metric helpers: histogram bucket edges at the SLA thresholds and the /metrics body."""
+"""Metric helpers: histogram bucket edges at the SLA thresholds and the /metrics body,
+whole when a system's consumers run in processes of their own."""
 
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 SLA_BUCKETS = (30, 60, 120, 300, 480, 600, 900, 1800, 2880, 3600, 7200, 14400, 86400)
 """Seconds; 600 (accept within 10 minutes) and 3600 (respond within 1 hour) are edges."""
@@ -70,3 +73,40 @@ def stuck_consumer_gauge(registry: CollectorRegistry) -> StuckConsumerGauge:
     gauge = StuckConsumerGauge()
     registry.register(gauge)
     return gauge
+
+
+def merged_exposition(texts: Iterable[str]) -> bytes:
+    """Several processes' expositions of one system as one: a sample with the same name and
+    labels in more than one is added up (each process counts its own share), except the
+    ``_created`` timestamps, of which the earliest stays."""
+    families: dict[str, Metric] = {}
+    values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+    for text in texts:
+        for family in text_string_to_metric_families(text):
+            families.setdefault(family.name, family)
+            samples = values.setdefault(family.name, {})
+            for sample in family.samples:
+                key = (sample.name, tuple(sample.labels.items()))
+                if key not in samples:
+                    samples[key] = sample.value
+                elif sample.name.endswith("_created"):
+                    samples[key] = min(samples[key], sample.value)
+                else:
+                    samples[key] += sample.value
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Fixed([_with_samples(families[name], samples) for name, samples in values.items()]))
+    return generate_latest(registry)
+
+
+def _with_samples(family: Metric, samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> Metric:
+    merged = Metric(family.name, family.documentation, family.type, family.unit)
+    merged.samples = [Sample(name, dict(labels), value) for (name, labels), value in samples.items()]
+    return merged
+
+
+class _Fixed(Collector):
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families

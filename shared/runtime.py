@@ -1,8 +1,9 @@
 """What one running service is made of, and how it starts and stops.
 
 Every service's composition root returns a ``Service``; `appeal run` serves one,
-`appeal dev` serves all five in one process. Services still talk only through Kafka:
-each has its own broker client, consumer groups and database.
+`appeal dev` serves all five, their consumers in processes of their own
+(``services/consumer_processes.py``). Services still talk only through Kafka: each has
+its own broker client, consumer groups and database.
 """
 
 import asyncio
@@ -88,6 +89,11 @@ class Service:
     stuck: StuckPartitions
     routers: list[APIRouter] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
+    consumes: bool = True
+    """False where another process of this service consumes its topics (`appeal dev`'s
+    consumer processes): this one then serves HTTP, relays its outbox and runs its workers."""
+    runs_workers: bool = True
+    """False in such a consumer process: the serving process runs the workers, once."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _started: bool = False
 
@@ -110,9 +116,10 @@ class Service:
 
         await check_schema(self.db)
         await ensure_topics(settings.kafka_bootstrap or "127.0.0.1:9092", settings.kafka_partitions)
-        await connect(self.broker)
+        await connect(self.broker, subscribe=self.consumes)
+        workers = self.workers if self.runs_workers else []
         self._tasks = [asyncio.create_task(self._guard(w), name=f"{self.name}-worker")
-                       for w in (self.relay.run, *self.workers)]
+                       for w in (self.relay.run, *workers)]
         self._started = True
         log.info("service_started", service=self.name)
 
@@ -139,7 +146,8 @@ class Service:
 
     def ready(self) -> bool:
         """Consuming, able to publish, and not stuck on a message it can neither handle nor park."""
-        return self._started and consumers_assigned(self.broker) and not self.problems()
+        consuming = consumers_assigned(self.broker) if self.consumes else True
+        return self._started and consuming and not self.problems()
 
     def problems(self) -> list[dict[str, object]]:
         """What keeps the service from doing its work right now, for /readyz."""

@@ -2,6 +2,7 @@
 bench's own broker and database, watched over HTTP the way Prometheus would."""
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -41,17 +42,33 @@ class DevSystem:
         return await metric_total(self.http, self.port, name)
 
     def peak_rss_mb(self) -> float:
-        return round(peak_rss_mb(self.process.pid), 1)
+        """The sum of its processes' high-water marks (it runs each service's consumers in
+        a process of its own; the embedded broker is the bench's, not its)."""
+        return round(sum(peak_rss_mb(pid) for pid in self.pids()), 1)
 
     def rss_mb(self) -> float:
-        """Resident now (``statm``), where ``peak_rss_mb`` is the high-water mark."""
-        with open(f"/proc/{self.process.pid}/statm") as statm:
-            pages = int(statm.read().split()[1])
+        """Resident now (``statm``), summed over its processes."""
+        pages = 0
+        for pid in self.pids():
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/statm") as statm:
+                pages += int(statm.read().split()[1])
         return round(pages * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+    def pids(self) -> list[int]:
+        return [self.process.pid, *descendants(self.process.pid)]
 
     async def until(self, probe: Callable[[], Awaitable[bool]], deadline: float, what: str) -> None:
         await wait_until(probe, deadline - time.monotonic(), self.process, what, child_name="appeal dev",
                          every=POLL_SECONDS)
+
+
+def descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found += [int(child), *descendants(int(child))]
+    return found
 
 
 def unhurried_district(directory: Path) -> Path:
