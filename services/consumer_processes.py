@@ -31,6 +31,7 @@ log = structlog.get_logger()
 STOP_SECONDS = 15.0
 RESTART_MAX_SECONDS = 5.0
 ASK_SECONDS = 2.0
+ORPHAN_CHECK_SECONDS = 1.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -151,13 +152,25 @@ def _end_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-async def serve_consumers(settings: Settings, name: str) -> None:
+async def serve_consumers(settings: Settings, name: str, parent: int) -> None:
     from services.dev import http_server
     from services.system import build_system
 
     system = build_system(settings, [name])
     system.services[0].runs_workers = False
-    await http_server(system, settings.http_port, host="127.0.0.1").serve()
+    server = http_server(system, settings.http_port, host="127.0.0.1")
+
+    async def stop_when_orphaned() -> None:
+        # Where the kernel does not end it with its parent (not Linux), it notices itself.
+        while os.getppid() == parent:
+            await asyncio.sleep(ORPHAN_CHECK_SECONDS)
+        server.should_exit = True
+
+    watch = asyncio.create_task(stop_when_orphaned())
+    try:
+        await server.serve()
+    finally:
+        watch.cancel()
 
 
 def main() -> None:
@@ -171,7 +184,7 @@ def main() -> None:
     settings = Settings()
     configure_logging(settings.log_level, stream=(settings.data_dir / "appeal.log").open("a", encoding="utf-8"))
     with contextlib.suppress(KeyboardInterrupt):
-        run_to_the_end(serve_consumers(settings, sys.argv[1]))
+        run_to_the_end(serve_consumers(settings, sys.argv[1], parent))
 
 
 if __name__ == "__main__":
