@@ -2,6 +2,8 @@
 routing decision and a new dispatch generation; what the clock and the members say
 about the dispatch in force keeps its SLA standing (``risk.py``) for reassignment."""
 
+from collections.abc import Sequence
+
 import structlog
 
 from services.dispatch import routing
@@ -9,7 +11,7 @@ from services.dispatch.dispatcher import next_generation
 from services.dispatch.escalation import escalation_for
 from services.dispatch.metrics import DispatchMetrics
 from services.dispatch.risk import WATCHED, standing_after
-from services.dispatch.store import Assignment, branch_load
+from services.dispatch.store import Assignment, branch_load, insert_assignments
 from shared import topics
 from shared.broker import declare_publications
 from shared.consuming import Consumers, load_by_case
@@ -62,14 +64,20 @@ def subscribe(consumers: Consumers, context: Context, metrics: DispatchMetrics) 
         tx.emit(event)
         tx.after_commit(lambda: sent(event))
 
-    @consumers.on(topics.CASE_REGISTERED, title="dispatch.registered", prepare=assignments)
-    async def on_registered(tx: Transaction, event: CaseRegistered) -> None:
-        if await find(tx, event.case_id):
-            return
-        assignment = Assignment(case_id=str(event.case_id), correlation_id=str(event.correlation_id),
-                                summary=event.summary.model_dump_json(), updated_at=clock.now())
-        tx.rows.add(assignment)
-        await route(tx, assignment, routing.initial_target(event.summary, district), "initial")
+    @consumers.on_batch(topics.CASE_REGISTERED, title="dispatch.registered")
+    async def on_registered(tx: Transaction, events: Sequence[CaseRegistered]) -> None:
+        await assignments(tx, events)
+        new: list[Assignment] = []
+        for event in events:
+            if await find(tx, event.case_id):
+                continue
+            # Decided on drafts and written with one INSERT: the ORM's unit of work costs
+            # four times the statement.
+            draft = Assignment(case_id=str(event.case_id), correlation_id=str(event.correlation_id),
+                               summary=event.summary.model_dump_json(), updated_at=clock.now())
+            await route(tx, draft, routing.initial_target(event.summary, district), "initial")
+            new.append(draft)
+        await insert_assignments(tx.session, new)
 
     async def keep_standing(tx: Transaction, event: Envelope) -> None:
         assignment = await find(tx, event.case_id)

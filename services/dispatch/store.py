@@ -1,10 +1,12 @@
 """Dispatch's own copy of each case: where it is now and where it has been refused."""
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
@@ -31,7 +33,7 @@ class Assignment(SQLModel, table=True):
 
     @property
     def case_summary(self) -> CaseSummary:
-        return CaseSummary.model_validate_json(self.summary)
+        return _summary(self.summary)
 
     @property
     def refused(self) -> list[str]:
@@ -42,7 +44,7 @@ class Assignment(SQLModel, table=True):
 
     @property
     def frozen_escalation(self) -> Escalation | None:
-        return Escalation.model_validate_json(self.escalation) if self.escalation else None
+        return _escalation(self.escalation) if self.escalation else None
 
     def escalation_in_force(self) -> Escalation:
         """The frozen escalation a branch dispatch takes its deadlines and next branches from."""
@@ -62,8 +64,27 @@ class Assignment(SQLModel, table=True):
         self.standing = standing.model_dump_json()
 
 
+# Both frozen, so a copy read once serves every look: a dispatch reads its case's summary
+# and escalation several times, and a street's cases share a handful of escalations.
+@lru_cache(maxsize=1024)
+def _summary(text: str) -> CaseSummary:
+    return CaseSummary.model_validate_json(text)
+
+
+@lru_cache(maxsize=256)
+def _escalation(text: str) -> Escalation:
+    return Escalation.model_validate_json(text)
+
+
 TABLES = [Assignment.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
 ACTIVE = "active"
+
+
+async def insert_assignments(session: AsyncSession, assignments: Sequence[Assignment]) -> None:
+    """New cases' rows in one statement; a case another replica inserted meanwhile fails it."""
+    if assignments:
+        await session.execute(insert(Assignment.__table__),  # type: ignore[attr-defined]  # SQLModel declares no __table__
+                              [assignment.model_dump() for assignment in assignments])
 
 
 async def find(session: AsyncSession, case_id: str) -> Assignment | None:
