@@ -1,6 +1,8 @@
 """Feedback's subscribers: learn each case's tracking code, and when it becomes ratable."""
 
-from services.feedback.store import RatableCase
+from collections.abc import Sequence
+
+from services.feedback.store import RatableCase, insert_cases
 from shared import topics
 from shared.broker import declare_publications
 from shared.consuming import Consumers, load_by_case
@@ -15,14 +17,18 @@ def subscribe(consumers: Consumers, context: Context) -> None:
 
     cases = load_by_case(RatableCase.case_id)
 
-    @consumers.on(topics.CASE_REGISTERED, title="feedback.registered", prepare=cases)
-    async def on_registered(tx: Transaction, event: CaseRegistered) -> None:
-        case = await tx.rows.get(RatableCase.case_id, str(event.case_id))
-        if case is None:
-            tx.rows.add(RatableCase(case_id=str(event.case_id), correlation_id=str(event.correlation_id),
-                                    tracking_code_hash=event.tracking_code_hash))
-        else:
-            case.tracking_code_hash = event.tracking_code_hash
+    @consumers.on_batch(topics.CASE_REGISTERED, title="feedback.registered")
+    async def on_registered(tx: Transaction, events: Sequence[CaseRegistered]) -> None:
+        await cases(tx, events)
+        new = {}
+        for event in events:
+            case = await tx.rows.get(RatableCase.case_id, str(event.case_id))
+            if case is None:
+                new[str(event.case_id)] = {"case_id": str(event.case_id), "correlation_id": str(event.correlation_id),
+                                           "tracking_code_hash": event.tracking_code_hash}
+            else:  # its resolve came first, on another topic
+                case.tracking_code_hash = event.tracking_code_hash
+        await insert_cases(tx.session, list(new.values()))
 
     @consumers.on(topics.TASK_EVENTS, title="feedback.tasks", prepare=cases)
     async def on_task(tx: Transaction, event: TaskEvent) -> None:
