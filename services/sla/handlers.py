@@ -1,15 +1,16 @@
 """SLA's subscribers: a dispatch sets timers; claims, responses and endings cancel them;
 suspending and resuming the respond clock moves them."""
 
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 import structlog
 
 from services.sla import store
+from services.sla.watching import replay
 from shared import topics
 from shared.broker import declare_publications
-from shared.consuming import Consumers, load_by_case
+from shared.consuming import Consumers
 from shared.events import (
     CaseClosed,
     CaseDispatched,
@@ -38,30 +39,13 @@ def subscribe(consumers: Consumers, context: Context) -> None:
     declare_publications(consumers.broker, "sla", topics.SLA_EVENTS, SlaEvent,
                          "A warning before an accept or respond deadline, and the deadline reached.")
 
-    @consumers.on(topics.CASE_DISPATCH, title="sla.dispatch", prepare=load_by_case(store.Watch.case_id))
-    async def on_dispatch(tx: Transaction, event: DispatchEvent) -> None:
-        await store.cancel(tx.session, str(event.case_id))
-        watch = await tx.rows.get(store.Watch.case_id, str(event.case_id))
-        if watch is not None and watch.generation > event.generation:
-            return
-        if not isinstance(event, CaseDispatched):
-            if watch is not None:
-                watch.open = False
-            return
-        fields: dict[str, Any] = {
-            "correlation_id": str(event.correlation_id), "generation": event.generation,
-            "branch_code": event.branch_code, "dispatched_at": event.occurred_at,
-            "accept_deadline": event.accept_deadline, "respond_deadline": event.respond_deadline,
-            "warn_at": event.warn_at, "open": True}
-        if watch is None:
-            watch = store.Watch(case_id=str(event.case_id), **fields)
-            tx.rows.add(watch)
-        else:
-            for name, value in fields.items():
-                setattr(watch, name, value)
-        await store.take_early_shifts(tx.session, watch)
-        await store.set_timers(tx.session, watch)
-        log.debug("sla_timers_set", case_id=str(event.case_id), generation=event.generation)
+    @consumers.on_batch(topics.CASE_DISPATCH, title="sla.dispatch")
+    async def on_dispatch(tx: Transaction, events: Sequence[DispatchEvent]) -> None:
+        watches = await store.watches_of(tx.session, {str(e.case_id) for e in events})
+        dispatched = {str(e.case_id) for e in events if isinstance(e, CaseDispatched)}
+        early_shifts = await store.early_shifts_of(tx.session, dispatched) if dispatched else {}
+        settled = await store.settled_of(tx.session, dispatched) if dispatched else {}
+        await store.record(tx.session, replay(events, watches, early_shifts, settled), known=watches.keys())
 
     @consumers.on(topics.TASK_EVENTS, title="sla.tasks")
     async def on_task(tx: Transaction, event: TaskEvent) -> None:

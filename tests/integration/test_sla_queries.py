@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 async def test_cancelling_a_cases_timers_reads_only_that_case(tmp_path):
     db = service_database(Settings(data_dir=tmp_path), "sla", TABLES)
     await db.create_tables()
-    statement = cancel_statement("00000000-0000-4000-8000-000000000001")  # as a new dispatch cancels
+    statement = cancel_statement(*(f"00000000-0000-4000-8000-00000000000{i}" for i in range(3)))  # as dispatches do
     sql = str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     try:
         async with db.engine.connect() as connection:
