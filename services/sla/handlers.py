@@ -7,6 +7,7 @@ from datetime import timedelta
 import structlog
 
 from services.sla import store
+from services.sla.settling import runs
 from services.sla.watching import replay
 from shared import topics
 from shared.broker import declare_publications
@@ -18,21 +19,14 @@ from shared.events import (
     FeedbackEvent,
     SlaEvent,
     SlaStage,
-    TaskClaimed,
     TaskEvent,
-    TaskExpired,
-    TaskResolved,
-    TaskResponded,
     TaskResumed,
-    TaskReturned,
     TaskSuspended,
 )
 from shared.idempotency import Transaction
 from shared.runtime import Context
 
 log = structlog.get_logger()
-SETTLING = (TaskClaimed, TaskResponded, TaskResolved, TaskReturned, TaskExpired)
-"""Task events after which a stage needs no timer: a claim meets accept, the rest both."""
 
 
 def subscribe(consumers: Consumers, context: Context) -> None:
@@ -47,13 +41,13 @@ def subscribe(consumers: Consumers, context: Context) -> None:
         settled = await store.settled_of(tx.session, dispatched) if dispatched else {}
         await store.record(tx.session, replay(events, watches, early_shifts, settled), known=watches.keys())
 
-    @consumers.on(topics.TASK_EVENTS, title="sla.tasks")
-    async def on_task(tx: Transaction, event: TaskEvent) -> None:
-        if isinstance(event, (TaskSuspended, TaskResumed)):
-            await on_clock_stopped(tx, event)
-        elif isinstance(event, SETTLING):
-            stages = (SlaStage.ACCEPT,) if isinstance(event, TaskClaimed) else tuple(SlaStage)
-            await store.settle(tx.session, str(event.case_id), event.generation, stages)
+    @consumers.on_batch(topics.TASK_EVENTS, title="sla.tasks")
+    async def on_tasks(tx: Transaction, events: Sequence[TaskEvent]) -> None:
+        for run in runs(events):
+            if isinstance(run, list):
+                await store.settle(tx.session, run)
+            else:
+                await on_clock_stopped(tx, run)
 
     async def on_clock_stopped(tx: Transaction, event: TaskSuspended | TaskResumed) -> None:
         """By the amount, as the claim service moves its own copy of the deadline."""

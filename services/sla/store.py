@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from services.sla.deadlines import TimerKind, TimerState, plan_timers
+from services.sla.settling import Settlement
 from services.sla.watching import CaseGeneration, Outcome, WatchState
 from shared.events import SlaStage
 
@@ -205,12 +206,29 @@ async def overdue_count(session: AsyncSession, before: datetime) -> int:
         select(func.count()).where(col(Timer.state) == TimerState.PENDING, col(Timer.due_at) < before))).scalar_one()
 
 
-async def settle(session: AsyncSession, case_id: str, generation: int, stages: tuple[SlaStage, ...]) -> None:
-    done = await settled_stages(session, case_id, generation)
-    for stage in set(stages) - done:
-        session.add(Settled(case_id=case_id, generation=generation, stage=stage))
+async def settle(session: AsyncSession, settlements: Sequence[Settlement]) -> None:
+    """Record the stages as settled and cancel their pending timers: one statement per
+    table for a run of moves (a second settlement of a stage finds it recorded)."""
+    cases = {s.case_id for s in settlements}
+    rows = await session.execute(select(SETTLED.c.case_id, SETTLED.c.generation, SETTLED.c.stage)
+                                 .where(SETTLED.c.case_id.in_(cases)))
+    done = set(rows.tuples())
+    new = {(s.case_id, s.generation, stage) for s in settlements for stage in s.stages} - done
+    if new:
+        await session.execute(insert(SETTLED), [{"case_id": case_id, "generation": generation, "stage": stage}
+                                                for case_id, generation, stage in new])
+    by_stages: dict[tuple[SlaStage, ...], set[CaseGeneration]] = {}
+    for s in settlements:
+        by_stages.setdefault(s.stages, set()).add((s.case_id, s.generation))
+    for stages, pairs in by_stages.items():
+        await session.execute(cancel_stages_statement(pairs, stages))
+
+
+def cancel_stages_statement(pairs: Collection[CaseGeneration], stages: tuple[SlaStage, ...]) -> Update:
+    """Cancel the pending timers of these stages for each (case, generation)."""
     kinds = tuple(kind for kind in TimerKind if kind.stage in stages)
-    await cancel(session, case_id, generation=generation, kinds=kinds)
+    return cancel_statement(*{case_id for case_id, _ in pairs}, kinds=kinds).where(
+        tuple_(col(Timer.case_id), col(Timer.generation)).in_(sorted(pairs)))
 
 
 async def settled_stages(session: AsyncSession, case_id: str, generation: int) -> set[str]:

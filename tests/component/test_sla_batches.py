@@ -1,5 +1,5 @@
-"""sla takes a batch of dispatch events whole: the clock it leaves must be the one the
-same events leave handled one at a time, however a case's events meet in the batch."""
+"""sla takes a batch of dispatch or task events whole: the clock it leaves must be the one
+the same events leave handled one at a time, however a case's events meet in the batch."""
 
 import random
 import uuid
@@ -20,7 +20,11 @@ from tests.unit.factories import (
     make_claimed,
     make_dispatched,
     make_escalated,
+    make_expired,
+    make_resolved,
     make_responded,
+    make_resumed,
+    make_returned,
     make_suspended,
 )
 
@@ -49,6 +53,24 @@ def case_story(rng: random.Random, case_id: uuid.UUID) -> tuple[list[Envelope], 
     return before, batch
 
 
+def task_story(rng: random.Random, case_id: uuid.UUID) -> tuple[list[Envelope], list[Envelope]]:
+    """A case dispatched once or twice (or not yet), then members' moves of any of its
+    generations in any order: settling moves, suspensions and resumes between them."""
+    before: list[Envelope] = [make_dispatched(g, at=T0, case_id=case_id) for g in range(1, rng.randint(0, 2) + 1)]
+    moves = [make_claimed, make_responded, make_resolved, make_returned, make_expired]
+    batch: list[Envelope] = []
+    for generation in rng.sample(range(1, 4), rng.randint(1, 3)):
+        batch.extend(make(generation, case_id=case_id) for make in rng.sample(moves, rng.randint(0, 2)))
+        for number in range(rng.randint(0, 2)):
+            batch.append(make_suspended(generation, case_id=case_id, number=number,
+                                        length=timedelta(minutes=rng.randint(1, 90))))
+            if rng.random() < 0.5:
+                batch.append(make_resumed(generation, case_id=case_id, number=number,
+                                          unused=timedelta(minutes=rng.randint(1, 30))))
+    rng.shuffle(batch)
+    return before, batch
+
+
 def topic_of(event: Envelope) -> str:
     return topics.CASE_DISPATCH if event.type.startswith("case.") else topics.TASK_EVENTS
 
@@ -68,50 +90,57 @@ async def clock_of(service, case_ids: list[uuid.UUID]) -> list[tuple]:
 
 @pytest.fixture
 def batches(monkeypatch) -> list[int]:
-    """The sizes of the dispatch batches sla handled; a batch that failed and went one by
-    one would prove nothing, so it fails the test."""
+    """The sizes of the batches sla handled; a batch that failed and went one by one would
+    prove nothing, so it fails the test."""
     sizes: list[int] = []
-    replay = handlers.replay
+    replay, runs = handlers.replay, handlers.runs
 
-    def counted(events, *args):
+    def counted_replay(events, *args):
         sizes.append(len(events))
         return replay(events, *args)
+
+    def counted_runs(events):
+        sizes.append(len(events))
+        return runs(events)
 
     async def fell_back(self, record, event):
         raise AssertionError(f"the batch failed and went one event at a time, at {record.value[:200]!r}")
 
-    monkeypatch.setattr(handlers, "replay", counted)
+    monkeypatch.setattr(handlers, "replay", counted_replay)
+    monkeypatch.setattr(handlers, "runs", counted_runs)
     monkeypatch.setattr(BatchConsumer, "_alone_or_parked", fell_back)
     return sizes
 
 
-async def test_a_batch_leaves_the_clock_as_its_events_one_at_a_time(service_under_test, batches):
+@pytest.mark.parametrize(("story", "topic"), [(case_story, topics.CASE_DISPATCH), (task_story, topics.TASK_EVENTS)],
+                         ids=["dispatches", "tasks"])
+async def test_a_batch_leaves_the_clock_as_its_events_one_at_a_time(service_under_test, batches, story, topic):
     rng = random.Random(20261203)
-    stories = [case_story(rng, uuid.uuid4()) for _ in range(CASES)]
+    stories = [story(rng, uuid.uuid4()) for _ in range(CASES)]
     as_batch = [uuid.uuid4() for _ in stories]
     one_by_one = [uuid.uuid4() for _ in stories]
 
-    def told(story: list[Envelope], case_id: uuid.UUID) -> list[Envelope]:
+    def told(events: list[Envelope], case_id: uuid.UUID) -> list[Envelope]:
         return [e.model_copy(update={"case_id": case_id, "event_id": uuid.uuid5(case_id, str(e.event_id))})
-                for e in story]
+                for e in events]
 
     async with service_under_test("sla") as (service, broker):
         for (before, _), a, b in zip(stories, as_batch, one_by_one, strict=True):
             for event in (*told(before, a), *told(before, b)):
                 await broker.publish(event, topic_of(event))
-        interleaved = [told(batch, case_id) for (_, batch), case_id in zip(stories, as_batch, strict=True)]
+        interleaved = [told(batch, case_id) for (_, batch), case_id in zip(stories, as_batch, strict=True) if batch]
         mixed = []
         while interleaved:
-            story = rng.choice(interleaved)
-            mixed.append(story.pop(0))
-            if not story:
-                interleaved.remove(story)
+            events = rng.choice(interleaved)
+            mixed.append(events.pop(0))
+            if not events:
+                interleaved.remove(events)
         batches.clear()
-        await broker.publish_batch(*mixed, topic=topics.CASE_DISPATCH)
+        await broker.publish_batch(*mixed, topic=topic)
         assert len(batches) == 1, "the events came as one batch"
         for (_, batch), case_id in zip(stories, one_by_one, strict=True):
             for event in told(batch, case_id):
-                await broker.publish(event, topics.CASE_DISPATCH)
+                await broker.publish(event, topic)
 
         assert await clock_of(service, as_batch) == await clock_of(service, one_by_one)
 
