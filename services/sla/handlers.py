@@ -55,11 +55,8 @@ def subscribe(consumers: Consumers, context: Context) -> None:
         moved = await store.shift(tx.session, str(event.case_id), event.generation, SlaStage.RESPOND, by)
         log.info("sla_respond_clock_shifted", case_id=str(event.case_id), by_s=by.total_seconds(), timers=moved)
 
-    @consumers.on(topics.FEEDBACK_EVENTS, title="sla.feedback")
-    async def on_feedback(tx: Transaction, event: FeedbackEvent) -> None:
-        if not isinstance(event, CaseClosed):
-            return
-        await store.cancel(tx.session, str(event.case_id))
-        watch = await tx.session.get(store.Watch, str(event.case_id))
-        if watch is not None and watch.generation == event.generation:
-            watch.open = False
+    @consumers.on_batch(topics.FEEDBACK_EVENTS, title="sla.feedback")
+    async def on_feedback(tx: Transaction, events: Sequence[FeedbackEvent]) -> None:
+        closed = [e for e in events if isinstance(e, CaseClosed)]
+        if closed:
+            await store.close(tx.session, [(str(e.case_id), e.generation) for e in closed])

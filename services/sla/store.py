@@ -164,6 +164,18 @@ async def record(session: AsyncSession, outcome: Outcome, known: Collection[str]
         await session.execute(insert(TIMERS), timers)
 
 
+async def close(session: AsyncSession, closed: Collection[CaseGeneration]) -> None:
+    """Closed cases need no timer; a watch is closed if it is of the closed generation.
+    The watches are locked first, as a dispatch and a suspension lock them before the timers."""
+    cases = {case_id for case_id, _ in closed}
+    watches = await watches_of(session, cases)
+    await session.execute(cancel_statement(*cases))
+    ended = [{"key": case_id} for case_id, generation in set(closed)
+             if case_id in watches and watches[case_id].generation == generation]
+    if ended:
+        await session.execute(update(WATCHES).where(WATCHES.c.case_id == bindparam("key")).values(open=False), ended)
+
+
 async def set_timers(session: AsyncSession, watch: Watch, *, only_missing: bool = False) -> int:
     """Timer rows for every stage of the watched dispatch not yet settled."""
     settled = await settled_stages(session, watch.case_id, watch.generation)

@@ -18,6 +18,7 @@ from tests.unit.factories import (
     CASE_ID,
     T0,
     make_claimed,
+    make_closed,
     make_dispatched,
     make_escalated,
     make_expired,
@@ -71,6 +72,12 @@ def task_story(rng: random.Random, case_id: uuid.UUID) -> tuple[list[Envelope], 
     return before, batch
 
 
+def closing_story(rng: random.Random, case_id: uuid.UUID) -> tuple[list[Envelope], list[Envelope]]:
+    """A case dispatched once or twice (or not yet), then closed for some of its generations."""
+    before: list[Envelope] = [make_dispatched(g, at=T0, case_id=case_id) for g in range(1, rng.randint(0, 2) + 1)]
+    return before, [make_closed(g, case_id=case_id) for g in rng.sample(range(1, 4), rng.randint(1, 2))]
+
+
 def topic_of(event: Envelope) -> str:
     return topics.CASE_DISPATCH if event.type.startswith("case.") else topics.TASK_EVENTS
 
@@ -93,7 +100,7 @@ def batches(monkeypatch) -> list[int]:
     """The sizes of the batches sla handled; a batch that failed and went one by one would
     prove nothing, so it fails the test."""
     sizes: list[int] = []
-    replay, runs = handlers.replay, handlers.runs
+    replay, runs, close = handlers.replay, handlers.runs, handlers.store.close
 
     def counted_replay(events, *args):
         sizes.append(len(events))
@@ -103,17 +110,23 @@ def batches(monkeypatch) -> list[int]:
         sizes.append(len(events))
         return runs(events)
 
+    async def counted_close(session, closed):
+        sizes.append(len(closed))
+        await close(session, closed)
+
     async def fell_back(self, record, event):
         raise AssertionError(f"the batch failed and went one event at a time, at {record.value[:200]!r}")
 
     monkeypatch.setattr(handlers, "replay", counted_replay)
     monkeypatch.setattr(handlers, "runs", counted_runs)
+    monkeypatch.setattr(handlers.store, "close", counted_close)
     monkeypatch.setattr(BatchConsumer, "_alone_or_parked", fell_back)
     return sizes
 
 
-@pytest.mark.parametrize(("story", "topic"), [(case_story, topics.CASE_DISPATCH), (task_story, topics.TASK_EVENTS)],
-                         ids=["dispatches", "tasks"])
+@pytest.mark.parametrize(("story", "topic"), [(case_story, topics.CASE_DISPATCH), (task_story, topics.TASK_EVENTS),
+                                              (closing_story, topics.FEEDBACK_EVENTS)],
+                         ids=["dispatches", "tasks", "closings"])
 async def test_a_batch_leaves_the_clock_as_its_events_one_at_a_time(service_under_test, batches, story, topic):
     rng = random.Random(20261203)
     stories = [story(rng, uuid.uuid4()) for _ in range(CASES)]
