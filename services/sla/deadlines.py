@@ -1,8 +1,8 @@
 """The timers one dispatch sets: a warning before each deadline and the deadline itself."""
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from shared.events import SlaStage
 
@@ -41,8 +41,7 @@ class TimerState(StrEnum):
     CANCELLED = "cancelled"
 
 
-@dataclass(frozen=True, slots=True)
-class TimerPlan:
+class TimerPlan(NamedTuple):
     kind: TimerKind
     due_at: datetime
     deadline: datetime

@@ -153,7 +153,7 @@ async def record(session: AsyncSession, outcome: Outcome, known: Collection[str]
         await session.execute(update(WATCHES).where(WATCHES.c.case_id == bindparam("key")), changed)
     if outcome.shifts_taken:
         await session.execute(delete(EARLY_SHIFTS).where(
-            tuple_(EARLY_SHIFTS.c.case_id, EARLY_SHIFTS.c.generation).in_(outcome.shifts_taken)))
+            tuple_(EARLY_SHIFTS.c.case_id, EARLY_SHIFTS.c.generation).in_(sorted(outcome.shifts_taken))))
     timers: list[dict[str, Any]] = []
     for arming in outcome.armings:
         watch, state = arming.watch, TimerState.CANCELLED if arming.cancelled else TimerState.PENDING

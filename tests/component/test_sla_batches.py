@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from services.sla import handlers
-from services.sla.store import TABLES, TIMERS, WATCHES
+from services.sla.store import EARLY_SHIFTS, TABLES, TIMERS, WATCHES
 from shared import topics
 from shared.consuming import BatchConsumer
 from shared.events import Envelope
@@ -186,3 +186,17 @@ async def test_a_dispatch_of_an_older_generation_changes_nothing(service_under_t
         await broker.publish(make_escalated(1), topics.CASE_DISPATCH)
         assert await clock_of(service, [CASE_ID]) == before
         assert set((await timers(service)).values()) == {"pending"}
+
+
+async def test_a_suspension_seen_before_its_dispatch_moves_it_once_and_is_then_forgotten(service_under_test, batches):
+    async with service_under_test("sla") as (service, broker):
+        await broker.publish(make_dispatched(1, at=T0), topics.CASE_DISPATCH)
+        await broker.publish(make_suspended(2, length=timedelta(minutes=20)), topics.TASK_EVENTS)
+        later = make_dispatched(2, at=T0)
+        await broker.publish_batch(later, make_escalated(3), topic=topics.CASE_DISPATCH)
+        async with service.db.session() as session:
+            watch = (await session.execute(select(WATCHES))).one()
+            early = (await session.execute(select(EARLY_SHIFTS))).all()
+        assert (watch.generation, watch.respond_deadline, watch.open) == (
+            2, later.respond_deadline + timedelta(minutes=20), False)
+        assert early == []
