@@ -1,5 +1,7 @@
 """SLA's subscribers: a dispatch sets timers; claims, responses and endings cancel them;
-suspending and resuming the respond clock moves them."""
+suspending and resuming the respond clock moves them. Each takes its batch whole, reading
+and writing the rows of all its events a statement at a time; only a suspension or resume
+moves its case alone."""
 
 from collections.abc import Sequence
 from datetime import timedelta

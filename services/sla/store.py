@@ -136,7 +136,7 @@ async def record(session: AsyncSession, outcome: Outcome, known: Collection[str]
     statement per table and kind of change: built and flushed one by one, the ORM objects
     and statements of an event cost ten times the rest of its handling.
     ``known``: the cases that had a watch row before the run."""
-    if outcome.cancel:
+    if outcome.cancel:  # before the run's own timers are written: those carry their state
         await session.execute(cancel_statement(*outcome.cancel))
     new: list[dict[str, Any]] = []
     changed: list[dict[str, Any]] = []
