@@ -1,8 +1,8 @@
 """The timers one dispatch sets: a warning before each deadline and the deadline itself."""
 
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from shared.events import SlaStage
 
@@ -15,15 +15,24 @@ class TimerKind(StrEnum):
 
     @property
     def is_warning(self) -> bool:
-        return self in (TimerKind.ACCEPT_WARNING, TimerKind.RESPOND_WARNING)
+        return _KIND_FACTS[self][1]
 
     @property
     def stage(self) -> SlaStage:
-        return SlaStage.ACCEPT if self in (TimerKind.ACCEPT_WARNING, TimerKind.ACCEPT) else SlaStage.RESPOND
+        return _KIND_FACTS[self][0]
 
     @classmethod
     def of(cls, stage: SlaStage, *, warning: bool) -> "TimerKind":
-        return next(kind for kind in cls if kind.stage == stage and kind.is_warning == warning)
+        return _KIND_OF[stage, warning]
+
+
+# Looked up, not worked out: a dispatch asks these a dozen times, and an enum's own
+# comparisons and iteration cost microseconds each.
+_KIND_FACTS = {
+    TimerKind.ACCEPT_WARNING: (SlaStage.ACCEPT, True), TimerKind.ACCEPT: (SlaStage.ACCEPT, False),
+    TimerKind.RESPOND_WARNING: (SlaStage.RESPOND, True), TimerKind.RESPOND: (SlaStage.RESPOND, False),
+}
+_KIND_OF = {facts: kind for kind, facts in _KIND_FACTS.items()}
 
 
 class TimerState(StrEnum):
@@ -32,8 +41,7 @@ class TimerState(StrEnum):
     CANCELLED = "cancelled"
 
 
-@dataclass(frozen=True)
-class TimerPlan:
+class TimerPlan(NamedTuple):
     kind: TimerKind
     due_at: datetime
     deadline: datetime
@@ -50,9 +58,9 @@ class TimerPlan:
 def plan_timers(start: datetime, accept_deadline: datetime, respond_deadline: datetime,
                 warn_at: float) -> list[TimerPlan]:
     """Deadlines count from dispatch (``start``); each warning falls at ``warn_at`` of its interval."""
-    plans = []
-    for stage, deadline in ((SlaStage.ACCEPT, accept_deadline), (SlaStage.RESPOND, respond_deadline)):
-        warn = start + (deadline - start) * warn_at
-        plans.append(TimerPlan(TimerKind.of(stage, warning=True), warn, deadline))
-        plans.append(TimerPlan(TimerKind.of(stage, warning=False), deadline, deadline))
-    return plans
+    accept_warning = start + (accept_deadline - start) * warn_at
+    respond_warning = start + (respond_deadline - start) * warn_at
+    return [TimerPlan(TimerKind.ACCEPT_WARNING, accept_warning, accept_deadline),
+            TimerPlan(TimerKind.ACCEPT, accept_deadline, accept_deadline),
+            TimerPlan(TimerKind.RESPOND_WARNING, respond_warning, respond_deadline),
+            TimerPlan(TimerKind.RESPOND, respond_deadline, respond_deadline)]

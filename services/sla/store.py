@@ -1,13 +1,29 @@
 """SLA timers as rows: one per (case, kind, generation), fired at most once."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Index, Row, Table, UniqueConstraint, Update, func, select, update
+from sqlalchemy import (
+    Index,
+    Row,
+    Table,
+    UniqueConstraint,
+    Update,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from services.sla.deadlines import TimerKind, TimerState, plan_timers
+from services.sla.settling import Settlement
+from services.sla.watching import CaseGeneration, Outcome, WatchState
 from shared.events import SlaStage
 
 
@@ -85,6 +101,79 @@ class EarlyShift(SQLModel, table=True):
 
 
 TABLES = [Timer.__table__, Watch.__table__, Settled.__table__, EarlyShift.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
+TIMERS, WATCHES, SETTLED, EARLY_SHIFTS = TABLES
+WATCH_COLUMNS = tuple(WATCHES.c.keys())
+
+
+async def watches_of(session: AsyncSession, case_ids: Collection[str]) -> dict[str, WatchState]:
+    """The cases' watches, locked in key order (as every batch takes them, so two batches
+    never wait on each other in a ring): a suspension of the same case then waits for the
+    batch, or committed before and its early shift is read after this."""
+    query = select(WATCHES).where(WATCHES.c.case_id.in_(sorted(case_ids))).order_by(WATCHES.c.case_id)
+    rows = await session.execute(query.with_for_update())
+    return {row.case_id: WatchState(**row._mapping) for row in rows}
+
+
+async def early_shifts_of(session: AsyncSession,
+                          case_ids: Collection[str]) -> dict[CaseGeneration, dict[SlaStage, float]]:
+    rows = await session.execute(select(EARLY_SHIFTS).where(EARLY_SHIFTS.c.case_id.in_(case_ids)))
+    found: dict[CaseGeneration, dict[SlaStage, float]] = {}
+    for row in rows:
+        found.setdefault((row.case_id, row.generation), {})[SlaStage(row.stage)] = row.seconds
+    return found
+
+
+async def settled_of(session: AsyncSession, case_ids: Collection[str]) -> dict[CaseGeneration, set[str]]:
+    rows = await session.execute(select(SETTLED).where(SETTLED.c.case_id.in_(case_ids)))
+    found: dict[CaseGeneration, set[str]] = {}
+    for row in rows:
+        found.setdefault((row.case_id, row.generation), set()).add(row.stage)
+    return found
+
+
+async def record(session: AsyncSession, outcome: Outcome, known: Collection[str]) -> None:
+    """Write what a run of dispatch events decided (``watching.replay``) as plain rows, one
+    statement per table and kind of change: built and flushed one by one, the ORM objects
+    and statements of an event cost ten times the rest of its handling.
+    ``known``: the cases that had a watch row before the run."""
+    if outcome.cancel:  # before the run's own timers are written: those carry their state
+        await session.execute(cancel_statement(*outcome.cancel))
+    new: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    for watch in outcome.watches.values():
+        values = {name: getattr(watch, name) for name in WATCH_COLUMNS}
+        if watch.case_id in known:
+            values["key"] = values.pop("case_id")
+            changed.append(values)
+        else:
+            new.append(values)
+    if new:
+        await session.execute(insert(WATCHES), new)
+    if changed:
+        await session.execute(update(WATCHES).where(WATCHES.c.case_id == bindparam("key")), changed)
+    if outcome.shifts_taken:
+        await session.execute(delete(EARLY_SHIFTS).where(
+            tuple_(EARLY_SHIFTS.c.case_id, EARLY_SHIFTS.c.generation).in_(sorted(outcome.shifts_taken))))
+    timers: list[dict[str, Any]] = []
+    for arming in outcome.armings:
+        watch, state = arming.watch, TimerState.CANCELLED if arming.cancelled else TimerState.PENDING
+        timers.extend({"case_id": watch.case_id, "correlation_id": watch.correlation_id, "kind": plan.kind,
+                       "stage": plan.stage, "generation": watch.generation, "branch_code": watch.branch_code,
+                       "due_at": plan.due_at, "deadline": plan.deadline, "state": state} for plan in arming.plans)
+    if timers:
+        await session.execute(insert(TIMERS), timers)
+
+
+async def close(session: AsyncSession, closed: Collection[CaseGeneration]) -> None:
+    """Closed cases need no timer; a watch is closed if it is of the closed generation.
+    The watches are locked first, as a dispatch and a suspension lock them before the timers."""
+    cases = {case_id for case_id, _ in closed}
+    watches = await watches_of(session, cases)
+    await session.execute(cancel_statement(*cases))
+    ended = [{"key": case_id} for case_id, generation in set(closed)
+             if case_id in watches and watches[case_id].generation == generation]
+    if ended:
+        await session.execute(update(WATCHES).where(WATCHES.c.case_id == bindparam("key")).values(open=False), ended)
 
 
 async def set_timers(session: AsyncSession, watch: Watch, *, only_missing: bool = False) -> int:
@@ -108,15 +197,6 @@ async def set_timers(session: AsyncSession, watch: Watch, *, only_missing: bool 
     return added
 
 
-async def take_early_shifts(session: AsyncSession, watch: Watch) -> None:
-    """Move the new dispatch's deadlines by the suspensions seen before it."""
-    rows = await session.execute(select(EarlyShift).where(col(EarlyShift.case_id) == watch.case_id,
-                                                          col(EarlyShift.generation) == watch.generation))
-    for early in rows.scalars():
-        watch.move_deadline(SlaStage(early.stage), timedelta(seconds=early.seconds))
-        await session.delete(early)
-
-
 async def unwatched_stages(session: AsyncSession, limit: int = 500) -> list[Watch]:
     """Open dispatches with an unsettled stage that has no timer row at all (a timer
     that never got written is the one failure the firing loop cannot see)."""
@@ -138,12 +218,29 @@ async def overdue_count(session: AsyncSession, before: datetime) -> int:
         select(func.count()).where(col(Timer.state) == TimerState.PENDING, col(Timer.due_at) < before))).scalar_one()
 
 
-async def settle(session: AsyncSession, case_id: str, generation: int, stages: tuple[SlaStage, ...]) -> None:
-    done = await settled_stages(session, case_id, generation)
-    for stage in set(stages) - done:
-        session.add(Settled(case_id=case_id, generation=generation, stage=stage))
+async def settle(session: AsyncSession, settlements: Sequence[Settlement]) -> None:
+    """Record the stages as settled and cancel their pending timers: one statement per
+    table for a run of moves (a second settlement of a stage finds it recorded)."""
+    cases = {s.case_id for s in settlements}
+    rows = await session.execute(select(SETTLED.c.case_id, SETTLED.c.generation, SETTLED.c.stage)
+                                 .where(SETTLED.c.case_id.in_(cases)))
+    done = set(rows.tuples())
+    new = {(s.case_id, s.generation, stage) for s in settlements for stage in s.stages} - done
+    if new:
+        await session.execute(insert(SETTLED), [{"case_id": case_id, "generation": generation, "stage": stage}
+                                                for case_id, generation, stage in new])
+    by_stages: dict[tuple[SlaStage, ...], set[CaseGeneration]] = {}
+    for s in settlements:
+        by_stages.setdefault(s.stages, set()).add((s.case_id, s.generation))
+    for stages, pairs in by_stages.items():
+        await session.execute(cancel_stages_statement(pairs, stages))
+
+
+def cancel_stages_statement(pairs: Collection[CaseGeneration], stages: tuple[SlaStage, ...]) -> Update:
+    """Cancel the pending timers of these stages for each (case, generation)."""
     kinds = tuple(kind for kind in TimerKind if kind.stage in stages)
-    await cancel(session, case_id, generation=generation, kinds=kinds)
+    return cancel_statement(*{case_id for case_id, _ in pairs}, kinds=kinds).where(
+        tuple_(col(Timer.case_id), col(Timer.generation)).in_(sorted(pairs)))
 
 
 async def settled_stages(session: AsyncSession, case_id: str, generation: int) -> set[str]:
@@ -158,8 +255,8 @@ async def cancel(session: AsyncSession, case_id: str, *, generation: int | None 
     return result.rowcount  # type: ignore[attr-defined]  # SQLAlchemy types Result; an UPDATE gives a CursorResult
 
 
-def cancel_statement(case_id: str, *, generation: int | None = None, kinds: tuple[str, ...] | None = None) -> Update:
-    condition = [col(Timer.case_id) == case_id, col(Timer.state) == TimerState.PENDING]
+def cancel_statement(*case_ids: str, generation: int | None = None, kinds: tuple[str, ...] | None = None) -> Update:
+    condition = [col(Timer.case_id).in_(case_ids), col(Timer.state) == TimerState.PENDING]
     if generation is not None:
         condition.append(col(Timer.generation) == generation)
     if kinds is not None:

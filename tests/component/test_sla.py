@@ -1,3 +1,4 @@
+import uuid
 from datetime import datetime, timedelta
 
 from prometheus_client import CollectorRegistry
@@ -6,14 +7,16 @@ from sqlalchemy import delete, select
 from services.sla.auditor import Auditor
 from services.sla.firing import FiringLoop
 from services.sla.metrics import SlaMetrics
-from services.sla.store import Timer
+from services.sla.store import Timer, Watch
 from shared import topics
 from shared.clock import as_utc
 from shared.events import SlaDeadlineReached, SlaWarning, case_event_adapter
 from tests.component.conftest import outbox
 from tests.unit.factories import (
+    CASE_ID,
     T0,
     make_claimed,
+    make_closed,
     make_dispatched,
     make_responded,
     make_resumed,
@@ -156,3 +159,15 @@ async def test_a_suspension_seen_before_its_dispatch_still_moves_the_respond_dea
         await broker.publish(dispatched, topics.CASE_DISPATCH)
         moved = dispatched.respond_deadline + timedelta(minutes=30)
         assert await respond_timers(service) == {"respond_warning": ("pending", moved), "respond": ("pending", moved)}
+
+
+async def test_a_closed_case_has_no_timer_pending_and_only_its_own_generation_closes_the_watch(service_under_test):
+    async with service_under_test("sla") as (service, broker):
+        other = uuid.uuid4()
+        await broker.publish(make_dispatched(1, at=T0), topics.CASE_DISPATCH)
+        await broker.publish(make_dispatched(2, at=T0, case_id=other), topics.CASE_DISPATCH)
+        await broker.publish_batch(make_closed(1), make_closed(1, case_id=other), topic=topics.FEEDBACK_EVENTS)
+        assert set((await timers(service)).values()) == {"cancelled"}
+        async with service.db.session() as session:
+            watches = {w.case_id: w.open for w in (await session.execute(select(Watch))).scalars()}
+        assert watches == {str(CASE_ID): False, str(other): True}

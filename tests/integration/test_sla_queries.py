@@ -6,17 +6,24 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
 
-from services.sla.store import TABLES, Timer, cancel_statement
+from services.sla.store import TABLES, Timer, cancel_stages_statement, cancel_statement
+from shared.events import SlaStage
 from shared.runtime import service_database
 from shared.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 
-async def test_cancelling_a_cases_timers_reads_only_that_case(tmp_path):
+CASES = [f"00000000-0000-4000-8000-00000000000{i}" for i in range(3)]
+
+
+@pytest.mark.parametrize("statement", [
+    cancel_statement(*CASES),  # as a batch of dispatches cancels
+    cancel_stages_statement([(case_id, 1) for case_id in CASES], (SlaStage.ACCEPT,)),  # as a run of claims does
+], ids=["dispatches", "claims"])
+async def test_cancelling_a_cases_timers_reads_only_that_case(tmp_path, statement):
     db = service_database(Settings(data_dir=tmp_path), "sla", TABLES)
     await db.create_tables()
-    statement = cancel_statement("00000000-0000-4000-8000-000000000001")  # as a new dispatch cancels
     sql = str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     try:
         async with db.engine.connect() as connection:
