@@ -154,10 +154,12 @@ def _end_with_parent() -> None:
 
 async def serve_consumers(settings: Settings, name: str, parent: int) -> None:
     from services.dev import http_server
+    from services.running import freeze_what_startup_built
     from services.system import build_system
 
     system = build_system(settings, [name])
     system.services[0].runs_workers = False
+    freeze_what_startup_built()
     server = http_server(system, settings.http_port, host="127.0.0.1")
 
     async def stop_when_orphaned() -> None:

@@ -11,6 +11,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.consumer_processes import ConsumerProcesses
+from services.running import freeze_what_startup_built
 from services.simulator import PeoplesLogins, Simulator
 from services.system import SERVICE_NAMES, System, build_system
 from shared.district import District
@@ -125,6 +126,7 @@ async def run_dev(settings: Settings, *, simulate: float, out=sys.stdout) -> Non
     consumers = ConsumerProcesses(settings, list(SERVICE_NAMES))
     try:
         system = build_system(settings, peers=consumers)
+        freeze_what_startup_built()
         upgrades = await upgrade_databases(system)
         await consumers.start()
         helpers = [asyncio.create_task(consumers.supervise())]
@@ -181,6 +183,7 @@ async def run_service(settings: Settings, name: str) -> None:
     configure_logging(settings.log_level)
     check_port_free(settings.http_port)
     system = build_system(settings, [name])
+    freeze_what_startup_built()
     await check_databases(system)
     server = http_server(system, settings.http_port)
     await server.serve()
