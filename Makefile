@@ -32,10 +32,12 @@ lint: $(STAMP)
 # SQLite file (`--database-url sqlite`). BENCH_ARGS passes options, e.g. --pending 200000.
 # Then the whole system end to end, `appeal dev` on a broker of its own: always on SQLite,
 # on PostgreSQL as well when those variables name a server. BENCH_E2E_ARGS passes its
-# options, e.g. --cases 5000 --memory-cases 1000000.
+# options, e.g. --cases 5000 --memory-cases 1000000. Between them, the CPU each consumer
+# spends on a case's way to dispatch, without a broker.
 bench: $(STAMP)
 	@if [ -n "$$APPEAL_DATABASE_URL$$APPEAL_TEST_POSTGRES_URL" ]; then $(VENV)/bin/appeal bench sla $(BENCH_ARGS); fi
 	$(VENV)/bin/appeal bench sla --database-url sqlite $(BENCH_ARGS)
+	$(VENV)/bin/appeal bench consumers --database-url sqlite
 	$(VENV)/bin/appeal bench e2e $(BENCH_E2E_ARGS)
 
 # `appeal assets`: the API docs pages' scripts, pinned npm releases checked against their

@@ -195,6 +195,23 @@ def bench_e2e_command(
         memory_cases=memory_cases)))
 
 
+@bench.command("consumers")
+def bench_consumers_command(
+    database_url: Annotated[str | None, typer.Option(
+        help="PostgreSQL server to bench on (a fresh appeal_bench_* database is created and dropped), or "
+             "'sqlite' for temporary SQLite files. Default: APPEAL_DATABASE_URL, else APPEAL_TEST_POSTGRES_URL, "
+             "else SQLite.")] = None,
+    events: Annotated[int, typer.Option(min=1, help="Reports, and so events for each consumer.")] = 5_000,
+) -> None:
+    """CPU a case costs in each consumer on its way to dispatch, without a broker: EVENTS
+    reports through intake, then the events they cause through each consumer of the
+    registered and dispatch topics in turn, in Kafka-sized batches. Progress on stderr;
+    the last line of stdout is microseconds of CPU per event by consumer, as JSON."""
+    from services.bench.consumers import bench_consumers
+
+    _bench(database_url, lambda url: bench_consumers(url, events))
+
+
 def _bench(database_url: str | None, measure: Callable[[str], Coroutine[Any, Any, dict]]) -> None:
     """Measure on the database named, else APPEAL_DATABASE_URL, else APPEAL_TEST_POSTGRES_URL,
     else SQLite; the results' JSON is the last line."""

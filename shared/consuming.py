@@ -11,7 +11,7 @@ processed-event records make the repeat harmless.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
@@ -118,6 +118,8 @@ class Consumers:
     dead_letters: DeadLetters
     settings: Settings
     group_id: str
+    batches: dict[str, BatchConsumer[Any]] = field(default_factory=dict)
+    """Every batch consumer subscribed here, by title, for driving one without Kafka."""
 
     def on(self, *topics: str, title: str, description: str | None = None, group_id: str | None = None,
            decode: Decode[Any] | None = None, key: Callable[[Any], UUID] | None = event_id_of,
@@ -144,6 +146,7 @@ class Consumers:
     def _subscribe(self, topics: Sequence[str], handle_all: HandleAll[Any], *, title: str, description: str | None,
                    group_id: str | None, decode: Decode[Any] | None, key: Callable[[Any], UUID] | None) -> None:
         batch = BatchConsumer(self.uow, self.dead_letters, decode or event_decoder(*topics), handle_all, key)
+        self.batches[title] = batch
 
         async def consume(_values: list[bytes], message: KafkaMessage) -> None:
             await batch.consume(message.raw_message)

@@ -1,5 +1,5 @@
-"""`appeal bench sla` and `appeal bench e2e` as a user runs them, small enough for the suite; no
-timing asserted."""
+"""`appeal bench sla`, `appeal bench e2e` and `appeal bench consumers` as a user runs them,
+small enough for the suite; no timing asserted."""
 
 import json
 import os
@@ -82,3 +82,21 @@ def test_bench_e2e_refuses_loads_that_are_not_rates():
 
     assert result.returncode == 2
     assert "--loads" in result.stderr
+
+
+CONSUMER_FIGURES = {"intake.inbound", "intake.relay", "dispatch.registered", "feedback.registered",
+                    "intake.timeline.registered", "dispatch.relay", "claim.dispatch", "sla.dispatch",
+                    "intake.timeline.dispatch"}
+
+
+def test_bench_consumers_drives_each_consumer_with_every_case_and_ends_with_json():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("APPEAL_")}
+    result = subprocess.run([APPEAL, "bench", "consumers", "--events", "60", "--database-url", "sqlite"],
+                            check=False, capture_output=True, text=True, timeout=120, env=env)
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {key.removesuffix("_us") for key in report if key.endswith("_us")} == CONSUMER_FIGURES | {"case"}
+    assert all(report[f"{name}_us"] > 0 for name in CONSUMER_FIGURES)
+    for name in CONSUMER_FIGURES:  # every report registered, relayed, dispatched and armed
+        assert f"{name}: 60 events," in result.stderr, name
