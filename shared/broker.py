@@ -31,7 +31,7 @@ from shared import topics
 from shared.db import database_unavailable
 from shared.letters import write_letter
 from shared.metrics import dead_letter_counter
-from shared.outbox import OutboxMessage
+from shared.outbox import OutboxRow
 from shared.settings import Settings
 from shared.stuck import StuckPartitions
 
@@ -145,7 +145,7 @@ def consumers_assigned(broker: KafkaBroker) -> bool:
     return True
 
 
-async def publish_outbox(broker: KafkaBroker, rows: Sequence[OutboxMessage]) -> None:
+async def publish_outbox(broker: KafkaBroker, rows: Sequence[OutboxRow]) -> None:
     """Publish a batch without waiting message by message; per-key order is kept
     because the producer appends to each partition in call order."""
     futures = [

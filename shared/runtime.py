@@ -23,7 +23,7 @@ from shared.consuming import Consumers
 from shared.db import Database, service_url
 from shared.district import District
 from shared.idempotency import ProcessedEvent, UnitOfWork
-from shared.outbox import OutboxMessage, OutboxRelay
+from shared.outbox import OutboxMessage, OutboxRelay, OutboxRow
 from shared.settings import Settings
 from shared.stuck import StuckPartitions
 from shared.throttle_store import FailedAttempts
@@ -65,7 +65,7 @@ class OutboxPublisher:
         self._settings = settings
         self._check_topics = False
 
-    async def __call__(self, rows: Sequence[OutboxMessage]) -> None:
+    async def __call__(self, rows: Sequence[OutboxRow]) -> None:
         if self._check_topics:
             await ensure_topics(self._settings.kafka_bootstrap or "127.0.0.1:9092", self._settings.kafka_partitions)
             await asyncio.sleep(1.5 * self._settings.kafka_session_timeout_ms / 1000)

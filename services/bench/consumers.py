@@ -23,7 +23,7 @@ from shared import topics
 from shared.broker import BATCH_RECORDS
 from shared.district import load_district
 from shared.logging import configure_logging
-from shared.outbox import OutboxMessage, OutboxRelay
+from shared.outbox import OutboxRelay, OutboxRow
 from shared.schema import upgrade
 from shared.settings import Settings
 
@@ -54,7 +54,7 @@ class ConsumerBench:
         """What the service's outbox holds, published nowhere but into the returned list."""
         published: Published = []
 
-        async def capture(rows: Sequence[OutboxMessage]) -> None:
+        async def capture(rows: Sequence[OutboxRow]) -> None:
             published.extend((row.topic, row.payload.encode()) for row in rows)
 
         started = time.process_time()
