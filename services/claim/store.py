@@ -1,14 +1,16 @@
 """The claim service's task board: one row per case, for its current dispatch generation."""
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 from sqlmodel import Field, SQLModel, col
 
+from services.claim.boarding import SUSPEND_LIMIT_SECONDS, Boarded
 from shared.events import CaseSummary, SlaStage
 
 
@@ -31,7 +33,7 @@ class Task(SQLModel, table=True):
     resolved_at: datetime | None = None
     note: str | None = None
     warning: str | None = Field(default=None, max_length=16, description="SLA stage warned or breached.")
-    suspend_limit_seconds: float = 86_400.0
+    suspend_limit_seconds: float = SUSPEND_LIMIT_SECONDS
     suspend_used_seconds: float = Field(default=0.0, description="Suspension taken, the running one in full.")
     suspended_at: datetime | None = None
     suspended_until: datetime | None = None
@@ -73,7 +75,9 @@ class EarlyExtension(SQLModel, table=True):
     seconds: float = 0.0
 
 
-TABLES = [Task.__table__, EarlyExtension.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
+TASKS: Table = Task.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+EARLY_EXTENSIONS: Table = EarlyExtension.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+TABLES = [TASKS, EARLY_EXTENSIONS]
 
 
 async def remember_extension(session: AsyncSession, case_id: str, generation: int, stage: str,
@@ -85,12 +89,46 @@ async def remember_extension(session: AsyncSession, case_id: str, generation: in
         early.seconds += seconds
 
 
-async def take_early_extensions(session: AsyncSession, case_id: str, generation: int) -> dict[str, timedelta]:
-    rows = (await session.execute(select(EarlyExtension).where(
-        col(EarlyExtension.case_id) == case_id, col(EarlyExtension.generation) == generation))).scalars().all()
-    for early in rows:
-        await session.delete(early)
-    return {early.stage: timedelta(seconds=early.seconds) for early in rows}
+async def take_early_extensions(session: AsyncSession, dispatches: Collection[tuple[str, int]]) \
+        -> dict[tuple[str, int], dict[str, timedelta]]:
+    """Remove and return the extensions waiting for these (case, generation) dispatches,
+    in one statement: what it returns is exactly what it removed."""
+    if not dispatches:
+        return {}
+    table = EARLY_EXTENSIONS
+    taken = await session.execute(
+        delete(table).where(tuple_(table.c.case_id, table.c.generation).in_(sorted(set(dispatches))))
+        .returning(table.c.case_id, table.c.generation, table.c.stage, table.c.seconds))
+    early: dict[tuple[str, int], dict[str, timedelta]] = defaultdict(dict)
+    for case_id, generation, stage, seconds in taken:
+        early[case_id, generation][stage] = timedelta(seconds=seconds)
+    return early
+
+
+async def boarded(session: AsyncSession, case_ids: Collection[str]) -> dict[str, Boarded]:
+    """What a dispatch reads of these cases' rows, in one query, without ORM objects."""
+    table = TASKS
+    rows = await session.execute(
+        select(table.c.case_id, table.c.generation, table.c.branch_code, table.c.suspend_limit_seconds)
+        .where(table.c.case_id.in_(sorted(case_ids))))
+    return {case_id: Boarded(generation, branch_code, limit) for case_id, generation, branch_code, limit in rows}
+
+
+async def put(session: AsyncSession, added: Mapping[str, dict[str, Any]], replaced: Mapping[str, dict[str, Any]]) \
+        -> None:
+    """Insert and replace task rows, a statement for each kind, in case order (the order
+    the sla consumer locks rows in, so the two never wait on each other in a ring).
+
+    A replacement only writes over an older generation: should another writer of this
+    consumer's have put a newer one there meanwhile, the replacement is stale."""
+    if added:
+        await session.execute(insert(TASKS), [added[case_id] for case_id in sorted(added)])
+    if replaced:
+        table = TASKS
+        statement = update(table).where(table.c.case_id == bindparam("b_case_id"),
+                                        table.c.generation < bindparam("b_generation"))
+        await session.execute(statement, [{"b_case_id": case_id, "b_generation": row["generation"], **row}
+                                          for case_id, row in sorted(replaced.items())])
 
 
 async def find(session: AsyncSession, case_id: str, *, lock: bool = False) -> Task | None:
