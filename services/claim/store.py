@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, SQLModel, col
 
 from services.claim.boarding import SUSPEND_LIMIT_SECONDS, Boarded
@@ -154,5 +155,11 @@ async def move(session: AsyncSession, task: Task, from_statuses: tuple[str, ...]
                  col(Task.status).in_(from_statuses), *where]
     if holder is not None:
         condition.append(col(Task.member_id) == holder)
-    result = await session.execute(update(Task).where(*condition).values(**values, revision=col(Task.revision) + 1))
-    return result.rowcount == 1  # type: ignore[attr-defined]  # SQLAlchemy types Result; an UPDATE gives a CursorResult
+    # A Core UPDATE: the ORM's would compare the condition with every row the session holds
+    # (a batch's hundreds, for each move). The winner sets the one row it changed below.
+    result = await session.execute(update(TASKS).where(*condition).values(**values, revision=TASKS.c.revision + 1))
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # SQLAlchemy types Result; an UPDATE gives a CursorResult
+        return False
+    for name, value in {**values, "revision": task.revision + 1}.items():
+        set_committed_value(task, name, value)
+    return True
