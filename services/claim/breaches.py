@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from services.claim import store
 from services.claim.tasks import PENDING_STATUS, SlaMark, TaskStatus
@@ -38,7 +37,7 @@ async def confirm_breach(session: AsyncSession, task: store.Task, due: SlaDeadli
         changes["status"] = TaskStatus.EXPIRED
     # A deadline that a suspension has since moved later is not the task's deadline any more.
     still_due = [store.deadline_column(due.stage) <= due.deadline,
-                 or_(col(store.Task.warning).is_(None), col(store.Task.warning) != mark)]
+                 or_(store.TASKS.c.warning.is_(None), store.TASKS.c.warning != mark)]
     if not await store.move(session, task, (PENDING_STATUS[due.stage],), changes, where=still_due):
         return None
     case_id = uuid.UUID(task.case_id)

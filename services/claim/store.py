@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, SQLModel, col
 
@@ -60,8 +59,8 @@ class Task(SQLModel, table=True):
             self.respond_deadline = deadline + by
 
 
-def deadline_column(stage: SlaStage) -> Mapped[datetime | None]:
-    return col(Task.accept_deadline) if stage == SlaStage.ACCEPT else col(Task.respond_deadline)
+def deadline_column(stage: SlaStage) -> ColumnElement[datetime | None]:
+    return TASKS.c.accept_deadline if stage == SlaStage.ACCEPT else TASKS.c.respond_deadline
 
 
 class EarlyExtension(SQLModel, table=True):
@@ -151,13 +150,14 @@ async def move(session: AsyncSession, task: Task, from_statuses: tuple[str, ...]
                holder: str | None = None, where: Sequence[ColumnElement[bool]] = ()) -> bool:
     """Apply a transition only if the row is still as it was read: the winner of a race
     changes one row, every loser changes none."""
-    condition = [col(Task.case_id) == task.case_id, col(Task.generation) == task.generation,
-                 col(Task.status).in_(from_statuses), *where]
+    table = TASKS
+    condition = [table.c.case_id == task.case_id, table.c.generation == task.generation,
+                 table.c.status.in_(from_statuses), *where]
     if holder is not None:
-        condition.append(col(Task.member_id) == holder)
-    # A Core UPDATE: the ORM's would compare the condition with every row the session holds
-    # (a batch's hundreds, for each move). The winner sets the one row it changed below.
-    result = await session.execute(update(TASKS).where(*condition).values(**values, revision=TASKS.c.revision + 1))
+        condition.append(table.c.member_id == holder)
+    # A Core UPDATE (``where`` too, over TASKS' columns): the ORM's would compare the condition with
+    # every row the session holds, a batch's hundreds for each move. The winner sets its row below.
+    result = await session.execute(update(table).where(*condition).values(**values, revision=table.c.revision + 1))
     if result.rowcount != 1:  # type: ignore[attr-defined]  # SQLAlchemy types Result; an UPDATE gives a CursorResult
         return False
     for name, value in {**values, "revision": task.revision + 1}.items():
