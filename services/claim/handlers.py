@@ -59,7 +59,7 @@ def subscribe(consumers: Consumers, context: Context, metrics: ClaimMetrics) -> 
                 task.warning = None
             task.revision += 1
             return
-        breach = await confirm_breach(tx.session, task, event, context.clock.now())
+        breach = confirm_breach(task, event, context.clock.now())
         if breach is None:
             log.info("deadline_met_first", case_id=task.case_id, stage=event.stage, status=task.status)
             return

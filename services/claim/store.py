@@ -59,10 +59,6 @@ class Task(SQLModel, table=True):
             self.respond_deadline = deadline + by
 
 
-def deadline_column(stage: SlaStage) -> ColumnElement[datetime | None]:
-    return TASKS.c.accept_deadline if stage == SlaStage.ACCEPT else TASKS.c.respond_deadline
-
-
 class EarlyExtension(SQLModel, table=True):
     """An extension (延期) seen before its own dispatch: the two travel on different
     topics, and a lagging consumer of one may see them the other way round."""
