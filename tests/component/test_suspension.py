@@ -1,6 +1,7 @@
 """The claim service's side of moved deadlines: what 挂起 events say, what a deadline
 event for a time a suspension moved does (nothing), and an early extension."""
 
+import uuid
 from datetime import timedelta
 
 from services.claim import store
@@ -58,3 +59,16 @@ async def test_an_extension_seen_before_its_dispatch_still_moves_the_board_deadl
             task = await store.find(session, str(CASE_ID))
         assert as_utc(task.accept_deadline) == dispatched.accept_deadline + timedelta(hours=1)
         assert as_utc(task.respond_deadline) == dispatched.respond_deadline
+
+
+async def test_extensions_seen_before_their_dispatch_add_up(service_under_test):
+    async with service_under_test("claim") as (service, broker):
+        dispatched = make_dispatched(1, at=T0)
+        first, second, third = (make_extended(1, "respond", by=timedelta(minutes=minutes)).model_copy(
+            update={"event_id": uuid.uuid4()}) for minutes in (10, 20, 30))
+        await broker.publish_batch(first, second, topic=topics.SLA_EVENTS)
+        await broker.publish(third, topics.SLA_EVENTS)
+        await broker.publish(dispatched, topics.CASE_DISPATCH)
+        async with service.db.session() as session:
+            task = await store.find(session, str(CASE_ID))
+        assert as_utc(task.respond_deadline) == dispatched.respond_deadline + timedelta(hours=1)
