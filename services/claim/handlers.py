@@ -14,7 +14,7 @@ from services.claim.metrics import ClaimMetrics
 from services.claim.tasks import PENDING_STATUS, SlaMark
 from shared import topics
 from shared.broker import declare_publications
-from shared.consuming import Consumers, load_by_case
+from shared.consuming import Consumers
 from shared.events import DispatchEvent, SlaEvent, SlaExtended, SlaWarning, TaskEvent
 from shared.idempotency import Transaction
 from shared.runtime import Context
@@ -37,34 +37,45 @@ def subscribe(consumers: Consumers, context: Context, metrics: ClaimMetrics) -> 
         tx.emit(*boarding.notices)
 
     # Locked: a member's move and a deadline are settled by whichever commits first (``breaches``).
-    @consumers.on(topics.SLA_EVENTS, title="claim.sla", prepare=load_by_case(store.Task.case_id, lock=True))
-    async def on_sla(tx: Transaction, event: SlaEvent) -> None:
-        task = await tx.rows.get(store.Task.case_id, str(event.case_id), lock=True)
+    @consumers.on_batch(topics.SLA_EVENTS, title="claim.sla")
+    async def on_sla(tx: Transaction, events: Sequence[SlaEvent]) -> None:
+        await tx.rows.load(store.Task.case_id, {str(event.case_id) for event in events}, lock=True)
+        changed: dict[str, store.Task] = {}
+        for event in events:
+            task = await tx.rows.get(store.Task.case_id, str(event.case_id), lock=True)
+            if await on_clock(tx, task, event):
+                changed[task.case_id] = task
+        await store.save_clock_marks(tx.session, changed.values())
+
+    async def on_clock(tx: Transaction, task: store.Task | None, event: SlaEvent) -> bool:
+        """Whether the event changed the task."""
         if isinstance(event, SlaExtended) and (task is None or task.generation < event.generation):
             await store.remember_extension(tx.session, str(event.case_id), event.generation, event.stage,
                                            event.extended_by_seconds)
-            return
+            return False
         if task is None or task.generation != event.generation:
-            return
+            return False
         if isinstance(event, SlaWarning):
             # A warning for a deadline a suspension has since moved says nothing now.
             current = task.deadline(event.stage)
             if task.status == PENDING_STATUS[event.stage] and current and current <= event.deadline:
                 task.warning, task.revision = SlaMark.warning(event.stage), task.revision + 1
-            return
+                return True
+            return False
         if isinstance(event, SlaExtended):
             # By the amount, not to the new time: a suspension may have moved it meanwhile.
             task.move_deadline(event.stage, timedelta(seconds=event.extended_by_seconds))
             if task.warning == SlaMark.warning(event.stage):
                 task.warning = None
             task.revision += 1
-            return
+            return True
         breach = confirm_breach(task, event, context.clock.now())
         if breach is None:
             log.info("deadline_met_first", case_id=task.case_id, stage=event.stage, status=task.status)
-            return
+            return False
         tx.emit(*breach)
         tx.after_commit(lambda: breached(event))
+        return True
 
     def breached(event: SlaEvent) -> None:
         metrics.breaches.labels(event.stage, event.branch_code).inc()
