@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlmodel import col
 
 from services.claim import store, suspension
 from services.claim.metrics import ClaimMetrics
@@ -53,7 +52,7 @@ class TaskBoard:
                 # Made from the row as read, before the UPDATE refreshes it in the session.
                 event = self._event(move, task, who, now, text, values)
                 # A clock move computed the deadline from the row it read: insist on that row.
-                fence = [col(store.Task.revision) == task.revision] if move in CLOCK_MOVES else []
+                fence = [store.TASKS.c.revision == task.revision] if move in CLOCK_MOVES else []
                 if not await store.move(tx.session, task, move.from_statuses, values, holder=holder, where=fence):
                     raise Refused(409, "someone else changed this task first")
                 tx.emit(event)
@@ -78,7 +77,7 @@ class TaskBoard:
             event = urged(task, who, now, note or None)
             values = urge_changes(task, now, note or None)
             # The count names the event: insist on the row it was read from.
-            fence = [col(store.Task.revision) == task.revision]
+            fence = [store.TASKS.c.revision == task.revision]
             if not await store.move(tx.session, task, ACTIVE, values, where=fence):
                 raise Refused(409, "someone else changed this task first")
             tx.emit(event)

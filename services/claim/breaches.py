@@ -1,20 +1,20 @@
 """Deciding a breach against the task row, so a deadline and the member racing it are
-settled by whichever commits first.
+settled by whichever commits first: pure, no I/O.
 
-Both sides move the task with a conditional UPDATE from the same status: a claim from
-``open``, an accept breach from ``open``; a response from ``claimed``, a respond breach
-from ``claimed``. Exactly one of each pair changes the row, so a generation never has
-both a successful claim and an accept breach. The deadline is part of the condition too:
-a suspension that committed first moved it past the one the timer fired for.
+The claim consumer decides on the row it holds locked (``SELECT ... FOR UPDATE`` on
+PostgreSQL; SQLite has one writer at a time), so nobody changes it until the decision
+commits. A member moves the task with a conditional UPDATE from the status the deadline
+needs: a claim from ``open``, like an accept breach; a response or a suspension from
+``claimed``, like a respond breach. Whichever commits first changes the status, and the
+other then finds it moved on: a member's UPDATE changes no row, a breach is not
+confirmed. So a generation never has both a successful claim and an accept breach. The
+deadline counts as the row has it: a suspension that committed first moved it past the
+one the timer fired for.
 """
 
 import uuid
 from datetime import datetime
 from typing import Any
-
-from sqlalchemy import or_
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from services.claim import store
 from services.claim.tasks import PENDING_STATUS, SlaMark, TaskStatus
@@ -29,18 +29,18 @@ from shared.events import (
 )
 
 
-async def confirm_breach(session: AsyncSession, task: store.Task, due: SlaDeadlineReached,
-                         now: datetime) -> list[Envelope] | None:
-    """The events of a confirmed breach, or None if the task met the deadline first."""
+def confirm_breach(task: store.Task, due: SlaDeadlineReached, now: datetime) -> list[Envelope] | None:
+    """The events of a confirmed breach, with the task marked; None if the task met the
+    deadline first. ``task`` must be locked (see above)."""
     mark = SlaMark.breached(due.stage)
-    changes: dict[str, str] = {"warning": mark}
-    if due.stage == SlaStage.ACCEPT:
-        changes["status"] = TaskStatus.EXPIRED
+    deadline = task.deadline(due.stage)
     # A deadline that a suspension has since moved later is not the task's deadline any more.
-    still_due = [store.deadline_column(due.stage) <= due.deadline,
-                 or_(col(store.Task.warning).is_(None), col(store.Task.warning) != mark)]
-    if not await store.move(session, task, (PENDING_STATUS[due.stage],), changes, where=still_due):
+    if task.status != PENDING_STATUS[due.stage] or deadline is None or deadline > due.deadline or task.warning == mark:
         return None
+    task.warning = mark
+    if due.stage == SlaStage.ACCEPT:
+        task.status = TaskStatus.EXPIRED
+    task.revision += 1
     case_id = uuid.UUID(task.case_id)
     common: dict[str, Any] = {"case_id": case_id, "correlation_id": uuid.UUID(task.correlation_id), "occurred_at": now,
                               "generation": task.generation, "branch_code": task.branch_code or ""}

@@ -1,14 +1,17 @@
 """The claim service's task board: one row per case, for its current dispatch generation."""
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, insert, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, SQLModel, col
 
+from services.claim.boarding import SUSPEND_LIMIT_SECONDS, Boarded
 from shared.events import CaseSummary, SlaStage
 
 
@@ -31,7 +34,7 @@ class Task(SQLModel, table=True):
     resolved_at: datetime | None = None
     note: str | None = None
     warning: str | None = Field(default=None, max_length=16, description="SLA stage warned or breached.")
-    suspend_limit_seconds: float = 86_400.0
+    suspend_limit_seconds: float = SUSPEND_LIMIT_SECONDS
     suspend_used_seconds: float = Field(default=0.0, description="Suspension taken, the running one in full.")
     suspended_at: datetime | None = None
     suspended_until: datetime | None = None
@@ -57,10 +60,6 @@ class Task(SQLModel, table=True):
             self.respond_deadline = deadline + by
 
 
-def deadline_column(stage: SlaStage) -> Mapped[datetime | None]:
-    return col(Task.accept_deadline) if stage == SlaStage.ACCEPT else col(Task.respond_deadline)
-
-
 class EarlyExtension(SQLModel, table=True):
     """An extension (延期) seen before its own dispatch: the two travel on different
     topics, and a lagging consumer of one may see them the other way round."""
@@ -73,24 +72,84 @@ class EarlyExtension(SQLModel, table=True):
     seconds: float = 0.0
 
 
-TABLES = [Task.__table__, EarlyExtension.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
+TASKS: Table = Task.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+EARLY_EXTENSIONS: Table = EarlyExtension.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
+TABLES = [TASKS, EARLY_EXTENSIONS]
 
 
 async def remember_extension(session: AsyncSession, case_id: str, generation: int, stage: str,
                              seconds: float) -> None:
-    early = await session.get(EarlyExtension, (case_id, generation, stage), with_for_update=True)
-    if early is None:
-        session.add(EarlyExtension(case_id=case_id, generation=generation, stage=stage, seconds=seconds))
-    else:
-        early.seconds += seconds
+    """Add to what waits for the dispatch, in one statement. The session is not flushed
+    first: this depends on no task, and flushing the batch's changed tasks costs one
+    statement each."""
+    table = EARLY_EXTENSIONS
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    statement = dialect.insert(table).values(case_id=case_id, generation=generation, stage=stage, seconds=seconds)
+    with session.no_autoflush:
+        await session.execute(statement.on_conflict_do_update(
+            index_elements=[table.c.case_id, table.c.generation, table.c.stage],
+            set_={"seconds": table.c.seconds + statement.excluded.seconds}))
 
 
-async def take_early_extensions(session: AsyncSession, case_id: str, generation: int) -> dict[str, timedelta]:
-    rows = (await session.execute(select(EarlyExtension).where(
-        col(EarlyExtension.case_id) == case_id, col(EarlyExtension.generation) == generation))).scalars().all()
-    for early in rows:
-        await session.delete(early)
-    return {early.stage: timedelta(seconds=early.seconds) for early in rows}
+async def take_early_extensions(session: AsyncSession, dispatches: Collection[tuple[str, int]]) \
+        -> dict[tuple[str, int], dict[str, timedelta]]:
+    """Remove and return the extensions waiting for these (case, generation) dispatches,
+    in one statement: what it returns is exactly what it removed."""
+    if not dispatches:
+        return {}
+    table = EARLY_EXTENSIONS
+    taken = await session.execute(
+        delete(table).where(tuple_(table.c.case_id, table.c.generation).in_(sorted(set(dispatches))))
+        .returning(table.c.case_id, table.c.generation, table.c.stage, table.c.seconds))
+    early: dict[tuple[str, int], dict[str, timedelta]] = defaultdict(dict)
+    for case_id, generation, stage, seconds in taken:
+        early[case_id, generation][stage] = timedelta(seconds=seconds)
+    return early
+
+
+async def boarded(session: AsyncSession, case_ids: Collection[str]) -> dict[str, Boarded]:
+    """What a dispatch reads of these cases' rows, in one query, without ORM objects."""
+    table = TASKS
+    rows = await session.execute(
+        select(table.c.case_id, table.c.generation, table.c.branch_code, table.c.suspend_limit_seconds)
+        .where(table.c.case_id.in_(sorted(case_ids))))
+    return {case_id: Boarded(generation, branch_code, limit) for case_id, generation, branch_code, limit in rows}
+
+
+async def put(session: AsyncSession, added: Mapping[str, dict[str, Any]], replaced: Mapping[str, dict[str, Any]]) \
+        -> None:
+    """Insert and replace task rows, a statement for each kind, in case order (the order
+    the sla consumer locks rows in, so the two never wait on each other in a ring).
+
+    A replacement only writes over an older generation: should another writer of this
+    consumer's have put a newer one there meanwhile, the replacement is stale."""
+    if added:
+        await session.execute(insert(TASKS), [added[case_id] for case_id in sorted(added)])
+    if replaced:
+        table = TASKS
+        statement = update(table).where(table.c.case_id == bindparam("b_case_id"),
+                                        table.c.generation < bindparam("b_generation"))
+        await session.execute(statement, [{"b_case_id": case_id, "b_generation": row["generation"], **row}
+                                          for case_id, row in sorted(replaced.items())])
+
+
+CLOCK_COLUMNS = ("status", "warning", "accept_deadline", "respond_deadline", "revision")
+"""What the clock's events (warnings, extensions, breaches) change on a task."""
+
+
+async def save_clock_marks(session: AsyncSession, tasks: Iterable[Task]) -> None:
+    """Write what the clock's events changed on these tasks, which the batch holds locked, in
+    one statement; then the session forgets them, or it would write them again a row at a time."""
+    ordered = sorted(tasks, key=lambda task: task.case_id)
+    if not ordered:
+        return
+    table = TASKS
+    with session.no_autoflush:
+        await session.execute(update(table).where(table.c.case_id == bindparam("b_case_id")),
+                              [{"b_case_id": task.case_id, **{name: getattr(task, name) for name in CLOCK_COLUMNS}}
+                               for task in ordered])
+    for task in ordered:
+        session.expunge(task)
 
 
 async def find(session: AsyncSession, case_id: str, *, lock: bool = False) -> Task | None:
@@ -112,9 +171,16 @@ async def move(session: AsyncSession, task: Task, from_statuses: tuple[str, ...]
                holder: str | None = None, where: Sequence[ColumnElement[bool]] = ()) -> bool:
     """Apply a transition only if the row is still as it was read: the winner of a race
     changes one row, every loser changes none."""
-    condition = [col(Task.case_id) == task.case_id, col(Task.generation) == task.generation,
-                 col(Task.status).in_(from_statuses), *where]
+    table = TASKS
+    condition = [table.c.case_id == task.case_id, table.c.generation == task.generation,
+                 table.c.status.in_(from_statuses), *where]
     if holder is not None:
-        condition.append(col(Task.member_id) == holder)
-    result = await session.execute(update(Task).where(*condition).values(**values, revision=col(Task.revision) + 1))
-    return result.rowcount == 1  # type: ignore[attr-defined]  # SQLAlchemy types Result; an UPDATE gives a CursorResult
+        condition.append(table.c.member_id == holder)
+    # A Core UPDATE (``where`` too, over TASKS' columns): the ORM's would compare the condition with
+    # every row the session holds, a batch's hundreds for each move. The winner sets its row below.
+    result = await session.execute(update(table).where(*condition).values(**values, revision=table.c.revision + 1))
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # SQLAlchemy types Result; an UPDATE gives a CursorResult
+        return False
+    for name, value in {**values, "revision": task.revision + 1}.items():
+        set_committed_value(task, name, value)
+    return True
