@@ -18,6 +18,7 @@ from aiokafka.structs import ConsumerRecord
 
 from services.bench.dispatches import ReportMaker
 from services.bench.sla import bench_database, is_postgres, progress
+from services.running import freeze_what_startup_built
 from services.system import System, build_system
 from shared import topics
 from shared.broker import BATCH_RECORDS
@@ -84,6 +85,7 @@ async def bench_consumers(database_url: str, events: int) -> dict:
             try:
                 for service in system.services:
                     await upgrade(service.db)
+                freeze_what_startup_built()  # as a serving process does
                 bench = ConsumerBench(system)
                 reports = [report.value for report in ReportMaker(load_district(None)).make(events)]
                 await bench.consume("intake", "intake.inbound", topics.INBOUND_GRID, reports)
