@@ -136,12 +136,14 @@ def audit(
         raise typer.Exit(1)
 
 
+OneBenchDatabase = Annotated[str | None, typer.Option(
+    help="PostgreSQL server to bench on (a fresh appeal_bench_* database is created and dropped), or 'sqlite' for "
+         "temporary SQLite files. Default: APPEAL_DATABASE_URL, else APPEAL_TEST_POSTGRES_URL, else SQLite.")]
+
+
 @bench.command("sla")
 def bench_sla_command(
-    database_url: Annotated[str | None, typer.Option(
-        help="PostgreSQL server to bench on (a fresh appeal_bench_* database is created and dropped), or "
-             "'sqlite' for a temporary SQLite file. Default: APPEAL_DATABASE_URL, else APPEAL_TEST_POSTGRES_URL, "
-             "else SQLite.")] = None,
+    database_url: OneBenchDatabase = None,
     pending: Annotated[int, typer.Option(
         min=1, help="Pending timers in the table, the due ones included.")] = 1_000_000,
     due: Annotated[int, typer.Option(min=1, help="Timers that fall due during the run.")] = 20_000,
@@ -197,10 +199,7 @@ def bench_e2e_command(
 
 @bench.command("consumers")
 def bench_consumers_command(
-    database_url: Annotated[str | None, typer.Option(
-        help="PostgreSQL server to bench on (a fresh appeal_bench_* database is created and dropped), or "
-             "'sqlite' for temporary SQLite files. Default: APPEAL_DATABASE_URL, else APPEAL_TEST_POSTGRES_URL, "
-             "else SQLite.")] = None,
+    database_url: OneBenchDatabase = None,
     events: Annotated[int, typer.Option(min=1, help="Reports, and so events for each consumer.")] = 5_000,
 ) -> None:
     """CPU a case costs in each consumer on its way to dispatch, without a broker: EVENTS
