@@ -2,6 +2,7 @@
 for the case timeline."""
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from functools import partial
 
@@ -39,17 +40,21 @@ def subscribe(consumers: Consumers, context: Context, metrics: IntakeMetrics) ->
                          "A case was registered; keyed by case id.")
 
     # Reports carry no event id: the same external_id twice is one case (``register``).
-    @consumers.on(*topics.INBOUND_TOPICS, title="intake.inbound", key=None,
-                  decode=partial(read_report, district=context.district),
-                  description="Reports pushed by the hotline platform and the grid app.")
-    async def on_report(tx: Transaction, report: InboundReport) -> None:
-        outcome = await register(tx, report, report.external_id, context.district, context.clock)
-        if outcome.created:
-            case = outcome.case
-            tx.after_commit(lambda: metrics.received.labels(case.source, case.category).inc())
-            log.debug("case_registered", case_id=case.case_id, case_no=case.case_no, external_id=report.external_id)
-        else:
-            log.info("duplicate_report_ignored", case_id=outcome.case.case_id, external_id=report.external_id)
+    @consumers.on_batch(*topics.INBOUND_TOPICS, title="intake.inbound", key=None,
+                        decode=partial(read_report, district=context.district),
+                        description="Reports pushed by the hotline platform and the grid app.")
+    async def on_reports(tx: Transaction, reports: Sequence[InboundReport]) -> None:
+        outcomes = await register(tx, [(report, report.external_id) for report in reports], context.district,
+                                  context.clock)
+        created = Counter((o.case.source, o.case.category) for o in outcomes if o.created)
+        tx.after_commit(lambda: count_received(created))
+        for report, outcome in zip(reports, outcomes, strict=True):
+            if not outcome.created:
+                log.info("duplicate_report_ignored", case_id=outcome.case.case_id, external_id=report.external_id)
+
+    def count_received(created: Counter[tuple[str, str]]) -> None:
+        for (source, category), n in created.items():
+            metrics.received.labels(source, category).inc(n)
 
     async def load_timelines(tx: Transaction, events: Sequence[Envelope]) -> None:
         await tx.rows.load(Case.case_id, {str(event.case_id) for event in events})

@@ -1,11 +1,14 @@
 """Intake's tables: the case register (with its projected status) and the timeline."""
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Integer, func, or_, select
+from sqlalchemy import Sequence as SqlSequence
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
@@ -78,14 +81,63 @@ class TimelineEntry(SQLModel, table=True):
 
 
 TABLES = [Case.__table__, TimelineEntry.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
+CASES, TIMELINE = TABLES
+SEQ = SqlSequence("intake_case_seq_seq")
+"""PostgreSQL's sequence behind ``Case.seq`` (a BIGSERIAL column), in the service's schema."""
 
 
 async def find_case(session: AsyncSession, case_id: str) -> Case | None:
     return (await session.execute(select(Case).where(col(Case.case_id) == case_id))).scalar_one_or_none()
 
 
-async def find_by_external_id(session: AsyncSession, external_id: str) -> Case | None:
-    return (await session.execute(select(Case).where(col(Case.external_id) == external_id))).scalar_one_or_none()
+@dataclass(frozen=True)
+class CaseKeys:
+    """What registration tells about a case, new or registered before."""
+
+    case_id: str
+    case_no: str
+    tracking_code: str
+    source: str
+    category: str
+
+
+async def cases_by_external_id(session: AsyncSession, external_ids: Iterable[str]) -> dict[str, CaseKeys]:
+    wanted = sorted(set(external_ids))
+    if not wanted:
+        return {}
+    c = CASES.c
+    rows = await session.execute(select(c.external_id, c.case_id, c.case_no, c.tracking_code, c.source, c.category)
+                                 .where(c.external_id.in_(wanted)))
+    return {external_id: CaseKeys(*keys) for external_id, *keys in rows.tuples()}
+
+
+async def reserve_seqs(session: AsyncSession, count: int) -> list[int]:
+    """``count`` values of ``seq`` that no other transaction takes, in rising order.
+    PostgreSQL draws them from the column's own sequence, so replicas registering at once
+    never share one; SQLite has one writer, whose lock is held from the transaction's
+    first statement (BEGIN IMMEDIATE), so the values after the highest are this one's."""
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        highest = (await session.execute(select(func.max(CASES.c.seq)))).scalar_one() or 0
+        return list(range(highest + 1, highest + 1 + count))
+    drawn = await session.execute(select(SEQ.next_value()).select_from(func.generate_series(1, count)))
+    return sorted(drawn.scalars())
+
+
+async def insert_cases(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert new cases in one statement; the case_ids of those inserted. A case whose
+    external_id another transaction registered meanwhile is left out: on PostgreSQL two
+    replicas' transactions run side by side, and the insert waits for the other one to end.
+    In external_id order, so two such batches take their keys in one order and never wait
+    on each other in a ring."""
+    if not rows:
+        return set()
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (dialect.insert(CASES).on_conflict_do_nothing(index_elements=[CASES.c.external_id])
+                 .returning(CASES.c.case_id))
+    ordered = sorted(rows, key=lambda row: (row["external_id"] is None, row["external_id"] or ""))
+    return set((await session.execute(statement, ordered)).scalars())
 
 
 async def list_cases(
