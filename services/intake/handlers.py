@@ -11,7 +11,7 @@ import structlog
 from services.intake.classify import check_grid
 from services.intake.metrics import IntakeMetrics
 from services.intake.registration import register
-from services.intake.store import Case, TimelineEntry, project
+from services.intake.store import project
 from shared import topics
 from shared.broker import declare_publications
 from shared.consuming import Consumers
@@ -56,13 +56,9 @@ def subscribe(consumers: Consumers, context: Context, metrics: IntakeMetrics) ->
         for (source, category), n in created.items():
             metrics.received.labels(source, category).inc(n)
 
-    async def load_timelines(tx: Transaction, events: Sequence[Envelope]) -> None:
-        await tx.rows.load(Case.case_id, {str(event.case_id) for event in events})
-        await tx.rows.load(TimelineEntry.event_id, {str(event.event_id) for event in events})
-
     # Order-independent and keyed by event id (``project``), so it needs no processed-event records.
-    @consumers.on(*topics.CASE_EVENT_TOPICS, title="intake.timeline", group_id="appeal-intake-timeline",
-                  decode=case_event_adapter.validate_json, key=None, prepare=load_timelines,
-                  description="Every case event, onto the case's timeline.")
-    async def on_case_event(tx: Transaction, event: Envelope) -> None:
-        await project(tx.rows, event, context.clock.now())
+    @consumers.on_batch(*topics.CASE_EVENT_TOPICS, title="intake.timeline", group_id="appeal-intake-timeline",
+                        decode=case_event_adapter.validate_json, key=None,
+                        description="Every case event, onto the case's timeline.")
+    async def on_case_events(tx: Transaction, events: Sequence[Envelope]) -> None:
+        await project(tx.session, events, context.clock.now())

@@ -1,5 +1,6 @@
-"""Intake's consumers take a batch whole: the reports of a batch are registered a few
-statements at a time, with the guarantees of one report at a time."""
+"""Intake's consumers take a batch whole: the reports of a batch are registered, and the
+events of a batch projected, a few statements at a time, with the guarantees of one
+report or one event at a time."""
 
 import asyncio
 import json
@@ -8,11 +9,12 @@ import uuid
 from sqlalchemy import select
 
 from services.intake.registration import Registration, register
-from services.intake.store import Case
+from services.intake.store import Case, TimelineEntry
 from shared import topics
 from shared.district import load_district
 from shared.events import CaseReport, case_event_adapter
 from tests.component.conftest import outbox
+from tests.unit.factories import make_claimed, make_dispatched, make_registered, make_resolved
 
 
 def report(external_id: str, **fields: object) -> bytes:
@@ -77,3 +79,22 @@ async def test_replicas_registering_the_same_work_orders_at_once_make_one_case_e
         created = [o.case.case_id for o in (*first, *second) if o.created]
         assert sorted(created) == sorted(registered.values())
         assert len(await outbox(service)) == 4
+
+
+async def test_a_batch_of_events_is_projected_once_each_in_any_order(service_under_test):
+    async with service_under_test("intake") as (service, broker):
+        await broker.publish_batch(report("RX-1"), topic=topics.INBOUND_HOTLINE)
+        [case] = await cases(service)
+        case_id = uuid.UUID(case.case_id)
+        claimed = make_claimed(case_id=case_id, seconds=120)
+        await broker.publish_batch(make_resolved(case_id=case_id), claimed, make_dispatched(case_id=case_id), claimed,
+                                   make_registered(case_id=case_id), make_dispatched(case_id=uuid.uuid4()),
+                                   topic=topics.TASK_EVENTS)
+        await broker.publish_batch(claimed, topic=topics.TASK_EVENTS)
+
+        [case] = await cases(service)
+        assert (case.status, case.branch_code, case.member_id, case.seconds_to_accept, case.resolved) == (
+            "resolved", "B0101", "M001", 120, True)
+        async with service.db.session() as session:
+            types = sorted((await session.execute(select(TimelineEntry.type))).scalars())
+        assert types == ["case.dispatched", "case.registered", "task.claimed", "task.resolved"]
