@@ -161,11 +161,11 @@ class Projected:
 
     state: CaseState
     outcome: Outcome
-    read: dict[str, Any]
+    read: tuple[Any, ...]
 
     def changed(self) -> dict[str, Any]:
-        return {name: value for name, value in (vars(self.state) | vars(self.outcome)).items()
-                if value != self.read[name]}
+        now = (*vars(self.state).values(), *vars(self.outcome).values())
+        return {name: value for name, value, was in zip(_PROJECTED, now, self.read, strict=True) if value != was}
 
 
 async def project(session: AsyncSession, events: Sequence[Envelope], now: datetime) -> int:
@@ -201,6 +201,7 @@ async def project(session: AsyncSession, events: Sequence[Envelope], now: dateti
 
 
 _PROJECTED = tuple(field.name for field in (*fields(CaseState), *fields(Outcome)))
+_SPLIT = len(fields(CaseState))
 
 
 async def _projected(session: AsyncSession, case_ids: set[str]) -> dict[str, Projected]:
@@ -209,11 +210,9 @@ async def _projected(session: AsyncSession, case_ids: set[str]) -> dict[str, Pro
     c = CASES.c
     query = (select(c.case_id, *(c[name] for name in _PROJECTED))
              .where(c.case_id.in_(sorted(case_ids))).order_by(c.case_id))
-    split = len(fields(CaseState))
     found = {}
     for case_id, *columns in (await session.execute(query)).tuples():
-        found[case_id] = Projected(CaseState(*columns[:split]), Outcome(*columns[split:]),
-                                   dict(zip(_PROJECTED, columns, strict=True)))
+        found[case_id] = Projected(CaseState(*columns[:_SPLIT]), Outcome(*columns[_SPLIT:]), tuple(columns))
     return found
 
 
