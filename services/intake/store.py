@@ -172,7 +172,11 @@ async def project(session: AsyncSession, events: Sequence[Envelope], now: dateti
     """Add the events to their cases' timelines and move the cases' status and outcome, in
     one statement for the timeline and one for each set of columns the cases changed. An
     event seen before (by event id, in this batch too) is skipped, as is one whose case is
-    unknown here (registered by another intake deployment). How many events were added."""
+    unknown here (registered by another intake deployment). How many events were added.
+
+    The cases' rows stay locked (PostgreSQL; taken in case_id order) until the transaction
+    ends: a case's events come on several topics, which two replicas may consume side by
+    side, and each reads the case, moves it and writes it back."""
     cases = await _projected(session, {str(event.case_id) for event in events})
     seen = await _on_timeline(session, {str(event.event_id) for event in events})
     entries: list[dict[str, Any]] = []
@@ -209,7 +213,7 @@ async def _projected(session: AsyncSession, case_ids: set[str]) -> dict[str, Pro
         return {}
     c = CASES.c
     query = (select(c.case_id, *(c[name] for name in _PROJECTED))
-             .where(c.case_id.in_(sorted(case_ids))).order_by(c.case_id))
+             .where(c.case_id.in_(sorted(case_ids))).order_by(c.case_id).with_for_update())
     found = {}
     for case_id, *columns in (await session.execute(query)).tuples():
         found[case_id] = Projected(CaseState(*columns[:_SPLIT]), Outcome(*columns[_SPLIT:]), tuple(columns))

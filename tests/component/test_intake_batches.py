@@ -6,8 +6,10 @@ import asyncio
 import json
 import uuid
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
+from services.intake import store
 from services.intake.registration import Registration, register
 from services.intake.store import Case, TimelineEntry
 from shared import topics
@@ -15,6 +17,8 @@ from shared.district import load_district
 from shared.events import CaseReport, case_event_adapter
 from tests.component.conftest import outbox
 from tests.unit.factories import make_claimed, make_dispatched, make_registered, make_resolved
+
+postgres_only = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
 
 def report(external_id: str, **fields: object) -> bytes:
@@ -98,3 +102,48 @@ async def test_a_batch_of_events_is_projected_once_each_in_any_order(service_und
         async with service.db.session() as session:
             types = sorted((await session.execute(select(TimelineEntry.type))).scalars())
         assert types == ["case.dispatched", "case.registered", "task.claimed", "task.resolved"]
+
+
+@postgres_only
+async def test_replicas_projecting_one_case_at_once_keep_every_event(service_under_test, clock, monkeypatch):
+    """Events of one case come on several topics, which two replicas may consume side by
+    side: each reads the case, moves it and writes it back whole. The other replica's
+    event is projected between this one's read and its write."""
+
+    async def replica(event) -> None:
+        async with service.uow.begin() as tx:
+            await store.project(tx.session, [event], clock.now())
+
+    read, others = store._projected, []
+
+    async def interleaved(session, case_ids):
+        rows = await read(session, case_ids)
+        if not others:
+            others.append(asyncio.create_task(replica(make_claimed(case_id=case_id))))
+            await finished_or_waiting_for_a_lock(service, others[0])
+        return rows
+
+    async with service_under_test("intake") as (service, broker):
+        await broker.publish_batch(report("RX-1"), topic=topics.INBOUND_HOTLINE)
+        [case] = await cases(service)
+        case_id = uuid.UUID(case.case_id)
+        monkeypatch.setattr(store, "_projected", interleaved)
+        await replica(make_dispatched(case_id=case_id))
+        await others[0]
+
+        [case] = await cases(service)
+        assert (case.status, case.branch_code, case.member_id, case.seconds_to_accept) == (
+            "claimed", "B0101", "M001", 120)
+        assert case.first_dispatched_at is not None
+
+
+async def finished_or_waiting_for_a_lock(service, task: asyncio.Task) -> None:
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND wait_event_type = 'Lock'")
+    deadline = asyncio.get_running_loop().time() + 10
+    while not task.done():
+        async with service.db.session() as session:
+            if (await session.execute(waiting)).scalar_one():
+                return
+        assert asyncio.get_running_loop().time() < deadline, "the other replica neither finished nor waited"
+        await asyncio.sleep(0.01)
