@@ -34,11 +34,15 @@ def classify(description: str, district: District) -> str:
 def decide_category_and_priority(
     description: str, category: str | None, priority: str | None, district: District
 ) -> tuple[str, str]:
+    check_category(category, district)
+    chosen = category or classify(description, district)
+    return chosen, priority or district.category_by_code[chosen].priority
+
+
+def check_category(category: str | None, district: District) -> None:
     if category is not None and category not in district.category_by_code:
         known = ", ".join(district.category_by_code)
         raise InvalidReport("category", f"unknown category {category!r}; known: {known}")
-    chosen = category or classify(description, district)
-    return chosen, priority or district.category_by_code[chosen].priority
 
 
 def check_grid(grid_code: str | None, district: District) -> None:

@@ -8,7 +8,7 @@ from functools import partial
 
 import structlog
 
-from services.intake.classify import check_grid
+from services.intake.classify import check_category, check_grid
 from services.intake.metrics import IntakeMetrics
 from services.intake.registration import register
 from services.intake.store import project
@@ -25,13 +25,14 @@ log = structlog.get_logger()
 
 def read_report(value: bytes, district: District) -> InboundReport:
     """An inbound value is JSON, whatever content-type header its sender put on it. A report
-    naming a grid the district does not have is refused here, with the undecodable ones,
-    so it never costs its batch a second attempt."""
+    naming a grid or a category the district does not have is refused here, with the
+    undecodable ones, so it never costs its batch a second attempt."""
     try:
         report = InboundReport.model_validate(json.loads(value))
     except RecursionError:
         raise ValueError("the report is JSON nested too deeply to read") from None
     check_grid(report.grid_code, district)
+    check_category(report.category, district)
     return report
 
 

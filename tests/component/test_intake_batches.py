@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from sqlalchemy import select, text
+from structlog.testing import capture_logs
 
 from services.intake import store
 from services.intake.registration import Registration, register
@@ -147,3 +148,13 @@ async def finished_or_waiting_for_a_lock(service, task: asyncio.Task) -> None:
                 return
         assert asyncio.get_running_loop().time() < deadline, "the other replica neither finished nor waited"
         await asyncio.sleep(0.01)
+
+
+async def test_a_report_naming_an_unknown_category_is_parked_without_failing_its_batch(service_under_test):
+    async with service_under_test("intake") as (service, broker):
+        with capture_logs() as logs:
+            await broker.publish_batch(report("RX-1"), report("RX-2", category="wechat"), report("RX-3"),
+                                       topic=topics.INBOUND_HOTLINE)
+
+        assert [c.external_id for c in await cases(service)] == ["RX-1", "RX-3"]
+        assert [e["event"] for e in logs if e["log_level"] in ("warning", "error")] == ["message_dead_lettered"]
