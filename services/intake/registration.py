@@ -2,10 +2,10 @@
 form and page (a batch of one) take."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from services.intake.classify import case_number, check_grid, decide_category_and_priority, new_tracking_code
 from services.intake.store import CaseKeys, cases_by_external_id, insert_cases, reserve_seqs
@@ -28,36 +28,48 @@ class Registration:
 async def register(tx: Transaction, filed: Sequence[Filed], district: District, clock: Clock) -> list[Registration]:
     """One registration per report, in order: a new case, or the case its external_id
     already names (registered before, or earlier in the same batch)."""
-    decided = [(report, external_id, *decide(report, district)) for report, external_id in filed]
-    known = await cases_by_external_id(tx.session, {e for _, e, _, _ in decided if e is not None})
-    now = clock.now()
-    creates: list[dict[str, Any] | None] = []
-    first: dict[str, dict[str, Any]] = {}
-    for report, external_id, category, priority in decided:
-        row = None
-        if external_id is None or (external_id not in known and external_id not in first):
-            row = new_case(report, external_id, category, priority, now)
-            if external_id is not None:
-                first[external_id] = row
-        creates.append(row)
-    new = [row for row in creates if row is not None]
+    decided = [Decided(report, external_id, *decide(report, district)) for report, external_id in filed]
+    known = await cases_by_external_id(tx.session, {d.external_id for d in decided if d.external_id is not None})
+    rows = new_rows(decided, known, clock.now())
+    new = [row for row in rows if row is not None]
     for row, seq in zip(new, await reserve_seqs(tx.session, len(new)), strict=True):
-        row["seq"], row["case_no"] = seq, case_number(district.district.code, now, seq)
+        row["seq"], row["case_no"] = seq, case_number(district.district.code, row["created_at"], seq)
     inserted = await insert_cases(tx.session, new)
-    known.update((external_id, keys_of(row)) for external_id, row in first.items() if row["case_id"] in inserted)
-    raced = first.keys() - known.keys()
-    if raced:
+    lost = {row["external_id"] for row in new if row["case_id"] not in inserted}
+    if lost:
         # Another transaction registered these external_ids between our lookup and our
         # insert (PostgreSQL runs them side by side): its cases are these reports' cases.
-        found = await cases_by_external_id(tx.session, raced)
-        if found.keys() != raced:
-            missing = sorted(raced - found.keys())
-            raise RuntimeError(f"cases with external_ids {missing} were neither inserted nor found")
-        known.update(found)
+        found = await cases_by_external_id(tx.session, lost)
+        if found.keys() != lost:
+            raise RuntimeError(f"cases with external_ids {sorted(lost - found.keys())} were neither inserted nor found")
+        known |= found
+    known |= {row["external_id"]: keys_of(row) for row in new if row["case_id"] in inserted and row["external_id"]}
     tx.emit(*(registered_event(row) for row in new if row["case_id"] in inserted))
     return [Registration(keys_of(row), created=True) if row is not None and row["case_id"] in inserted
-            else Registration(known[cast(str, external_id)], created=False)
-            for row, (_, external_id, _, _) in zip(creates, decided, strict=True)]
+            else Registration(known[cast(str, d.external_id)], created=False)
+            for row, d in zip(rows, decided, strict=True)]
+
+
+class Decided(NamedTuple):
+    report: CaseReport
+    external_id: str | None
+    category: str
+    priority: str
+
+
+def new_rows(decided: Sequence[Decided], known: Container[str], now: datetime) -> list[dict[str, Any] | None]:
+    """The new case's row for each report that makes one (numbered later); None for a
+    report whose external_id is known, or came earlier in the batch."""
+    rows: list[dict[str, Any] | None] = []
+    seen: set[str] = set()
+    for report, external_id, category, priority in decided:
+        if external_id is not None and (external_id in known or external_id in seen):
+            rows.append(None)
+            continue
+        if external_id is not None:
+            seen.add(external_id)
+        rows.append(new_case(report, external_id, category, priority, now))
+    return rows
 
 
 def decide(report: CaseReport, district: District) -> tuple[str, str]:
@@ -67,7 +79,7 @@ def decide(report: CaseReport, district: District) -> tuple[str, str]:
 
 def new_case(report: CaseReport, external_id: str | None, category: str, priority: str,
              now: datetime) -> dict[str, Any]:
-    """The new case's row, as ``store.insert_cases`` takes it (numbered later)."""
+    """A new case's row, as ``store.insert_cases`` takes it."""
     return {
         "case_id": str(uuid.uuid4()), "tracking_code": new_tracking_code(), "external_id": external_id,
         "source": report.source, "description": report.description, "category": category, "priority": priority,
