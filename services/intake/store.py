@@ -164,6 +164,7 @@ class Projected:
     read: tuple[Any, ...]
 
     def changed(self) -> dict[str, Any]:
+        # A dataclass's __dict__ holds its fields in their declared order, as _PROJECTED does.
         now = (*vars(self.state).values(), *vars(self.outcome).values())
         return {name: value for name, value, was in zip(_PROJECTED, now, self.read, strict=True) if value != was}
 
