@@ -178,12 +178,12 @@ async def project(session: AsyncSession, events: Sequence[Envelope], now: dateti
     The cases' rows stay locked (PostgreSQL; taken in case_id order) until the transaction
     ends: a case's events come on several topics, which two replicas may consume side by
     side, and each reads the case, moves it and writes it back."""
-    cases = await _projected(session, {str(event.case_id) for event in events})
-    seen = await _on_timeline(session, {str(event.event_id) for event in events})
+    keyed = [(str(event.event_id), str(event.case_id), event) for event in events]
+    cases = await _projected(session, {case_id for _, case_id, _ in keyed})
+    seen = await _on_timeline(session, {event_id for event_id, _, _ in keyed})
     entries: list[dict[str, Any]] = []
     moved: set[str] = set()
-    for event in events:
-        event_id, case_id = str(event.event_id), str(event.case_id)
+    for event_id, case_id, event in keyed:
         case = cases.get(case_id)
         if case is None or event_id in seen:
             continue
@@ -206,7 +206,8 @@ async def project(session: AsyncSession, events: Sequence[Envelope], now: dateti
 
 
 _PROJECTED = tuple(field.name for field in (*fields(CaseState), *fields(Outcome)))
-_SPLIT = len(fields(CaseState))
+_SPLIT = 1 + len(fields(CaseState))
+"""Where a case's outcome starts in its row as read (after case_id and its state)."""
 
 
 async def _projected(session: AsyncSession, case_ids: set[str]) -> dict[str, Projected]:
@@ -215,10 +216,8 @@ async def _projected(session: AsyncSession, case_ids: set[str]) -> dict[str, Pro
     c = CASES.c
     query = (select(c.case_id, *(c[name] for name in _PROJECTED))
              .where(c.case_id.in_(sorted(case_ids))).order_by(c.case_id).with_for_update())
-    found = {}
-    for case_id, *columns in (await session.execute(query)).tuples():
-        found[case_id] = Projected(CaseState(*columns[:_SPLIT]), Outcome(*columns[_SPLIT:]), tuple(columns))
-    return found
+    return {row[0]: Projected(CaseState(*row[1:_SPLIT]), Outcome(*row[_SPLIT:]), row[1:])
+            for row in (await session.execute(query)).tuples()}
 
 
 async def _on_timeline(session: AsyncSession, event_ids: set[str]) -> set[str]:
