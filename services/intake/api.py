@@ -107,7 +107,7 @@ def build_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics) -> A
         report = CaseReport.model_validate(body.model_dump(exclude={"external_id"}))
         try:
             async with uow.begin() as tx:
-                outcome = await register(tx, report, body.external_id, context.district, context.clock)
+                (outcome,) = await register(tx, [(report, body.external_id)], context.district, context.clock)
         except InvalidReport as error:
             raise Refused(422, error.message, field=f"body.{error.field}") from None
         case = outcome.case

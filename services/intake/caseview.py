@@ -122,3 +122,8 @@ def _move_deadline(state: CaseState, generation: int, stage: SlaStage, by_second
 
 def timeline_details(event: Envelope) -> dict[str, object]:
     return event.model_dump(mode="json", exclude=TIMELINE_OMITS)
+
+
+def timeline_json(event: Envelope) -> str:
+    """``timeline_details`` as the JSON text the timeline stores."""
+    return event.model_dump_json(exclude=TIMELINE_OMITS)

@@ -34,11 +34,15 @@ def classify(description: str, district: District) -> str:
 def decide_category_and_priority(
     description: str, category: str | None, priority: str | None, district: District
 ) -> tuple[str, str]:
+    check_category(category, district)
+    chosen = category or classify(description, district)
+    return chosen, priority or district.category_by_code[chosen].priority
+
+
+def check_category(category: str | None, district: District) -> None:
     if category is not None and category not in district.category_by_code:
         known = ", ".join(district.category_by_code)
         raise InvalidReport("category", f"unknown category {category!r}; known: {known}")
-    chosen = category or classify(description, district)
-    return chosen, priority or district.category_by_code[chosen].priority
 
 
 def check_grid(grid_code: str | None, district: District) -> None:
@@ -51,4 +55,6 @@ def case_number(district_code: str, registered_at: datetime, sequence: int) -> s
 
 
 def new_tracking_code() -> str:
-    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(10))
+    # One read of the system's randomness, not ten: with 32 letters, a byte's remainder
+    # picks each of them equally often (256 is a multiple of 32).
+    return "".join([TRACKING_ALPHABET[byte % len(TRACKING_ALPHABET)] for byte in secrets.token_bytes(10)])

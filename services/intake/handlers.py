@@ -2,15 +2,16 @@
 for the case timeline."""
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from functools import partial
 
 import structlog
 
-from services.intake.classify import check_grid
+from services.intake.classify import check_category, check_grid
 from services.intake.metrics import IntakeMetrics
 from services.intake.registration import register
-from services.intake.store import Case, TimelineEntry, project
+from services.intake.store import project
 from shared import topics
 from shared.broker import declare_publications
 from shared.consuming import Consumers
@@ -24,13 +25,14 @@ log = structlog.get_logger()
 
 def read_report(value: bytes, district: District) -> InboundReport:
     """An inbound value is JSON, whatever content-type header its sender put on it. A report
-    naming a grid the district does not have is refused here, with the undecodable ones,
-    so it never costs its batch a second attempt."""
+    naming a grid or a category the district does not have is refused here, with the
+    undecodable ones, so it never costs its batch a second attempt."""
     try:
         report = InboundReport.model_validate(json.loads(value))
     except RecursionError:
         raise ValueError("the report is JSON nested too deeply to read") from None
     check_grid(report.grid_code, district)
+    check_category(report.category, district)
     return report
 
 
@@ -39,25 +41,25 @@ def subscribe(consumers: Consumers, context: Context, metrics: IntakeMetrics) ->
                          "A case was registered; keyed by case id.")
 
     # Reports carry no event id: the same external_id twice is one case (``register``).
-    @consumers.on(*topics.INBOUND_TOPICS, title="intake.inbound", key=None,
-                  decode=partial(read_report, district=context.district),
-                  description="Reports pushed by the hotline platform and the grid app.")
-    async def on_report(tx: Transaction, report: InboundReport) -> None:
-        outcome = await register(tx, report, report.external_id, context.district, context.clock)
-        if outcome.created:
-            case = outcome.case
-            tx.after_commit(lambda: metrics.received.labels(case.source, case.category).inc())
-            log.debug("case_registered", case_id=case.case_id, case_no=case.case_no, external_id=report.external_id)
-        else:
-            log.info("duplicate_report_ignored", case_id=outcome.case.case_id, external_id=report.external_id)
+    @consumers.on_batch(*topics.INBOUND_TOPICS, title="intake.inbound", key=None,
+                        decode=partial(read_report, district=context.district),
+                        description="Reports pushed by the hotline platform and the grid app.")
+    async def on_reports(tx: Transaction, reports: Sequence[InboundReport]) -> None:
+        outcomes = await register(tx, [(report, report.external_id) for report in reports], context.district,
+                                  context.clock)
+        created = Counter((o.case.source, o.case.category) for o in outcomes if o.created)
+        tx.after_commit(lambda: count_received(created))
+        for report, outcome in zip(reports, outcomes, strict=True):
+            if not outcome.created:
+                log.info("duplicate_report_ignored", case_id=outcome.case.case_id, external_id=report.external_id)
 
-    async def load_timelines(tx: Transaction, events: Sequence[Envelope]) -> None:
-        await tx.rows.load(Case.case_id, {str(event.case_id) for event in events})
-        await tx.rows.load(TimelineEntry.event_id, {str(event.event_id) for event in events})
+    def count_received(created: Counter[tuple[str, str]]) -> None:
+        for (source, category), n in created.items():
+            metrics.received.labels(source, category).inc(n)
 
     # Order-independent and keyed by event id (``project``), so it needs no processed-event records.
-    @consumers.on(*topics.CASE_EVENT_TOPICS, title="intake.timeline", group_id="appeal-intake-timeline",
-                  decode=case_event_adapter.validate_json, key=None, prepare=load_timelines,
-                  description="Every case event, onto the case's timeline.")
-    async def on_case_event(tx: Transaction, event: Envelope) -> None:
-        await project(tx.rows, event, context.clock.now())
+    @consumers.on_batch(*topics.CASE_EVENT_TOPICS, title="intake.timeline", group_id="appeal-intake-timeline",
+                        decode=case_event_adapter.validate_json, key=None,
+                        description="Every case event, onto the case's timeline.")
+    async def on_case_events(tx: Transaction, events: Sequence[Envelope]) -> None:
+        await project(tx.session, events, context.clock.now())

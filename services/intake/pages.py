@@ -61,7 +61,7 @@ def build_page_router(uow: UnitOfWork, context: Context, metrics: IntakeMetrics)
         try:
             report = CaseReport.model_validate({k: v for k, v in values.items() if v})
             async with uow.begin() as tx:
-                outcome = await register(tx, report, None, district, context.clock)
+                (outcome,) = await register(tx, [(report, None)], district, context.clock)
         except ValidationError as error:
             problems = problems_from(error, CASE_LABELS)
         except InvalidReport as error:

@@ -1,19 +1,21 @@
 """Intake's tables: the case register (with its projected status) and the timeline."""
 
-import json
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, func, or_, select
+from sqlalchemy import BigInteger, Column, Integer, bindparam, func, insert, or_, select, update
+from sqlalchemy import Sequence as SqlSequence
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
-from services.intake.caseview import OPEN_STATUSES, CaseState, apply, timeline_details
+from services.intake.caseview import OPEN_STATUSES, CaseState, apply, timeline_json
 from services.intake.outcomes import Outcome, take_outcome
 from services.intake.report import CaseOutcomeRow
 from shared.events import Envelope
-from shared.preload import Rows
 
 
 class Case(SQLModel, table=True):
@@ -78,14 +80,63 @@ class TimelineEntry(SQLModel, table=True):
 
 
 TABLES = [Case.__table__, TimelineEntry.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
+CASES, TIMELINE = TABLES
+SEQ = SqlSequence("intake_case_seq_seq")
+"""PostgreSQL's sequence behind ``Case.seq`` (a BIGSERIAL column), in the service's schema."""
 
 
 async def find_case(session: AsyncSession, case_id: str) -> Case | None:
     return (await session.execute(select(Case).where(col(Case.case_id) == case_id))).scalar_one_or_none()
 
 
-async def find_by_external_id(session: AsyncSession, external_id: str) -> Case | None:
-    return (await session.execute(select(Case).where(col(Case.external_id) == external_id))).scalar_one_or_none()
+@dataclass(frozen=True)
+class CaseKeys:
+    """What registration tells about a case, new or registered before."""
+
+    case_id: str
+    case_no: str
+    tracking_code: str
+    source: str
+    category: str
+
+
+async def cases_by_external_id(session: AsyncSession, external_ids: Iterable[str]) -> dict[str, CaseKeys]:
+    wanted = sorted(set(external_ids))
+    if not wanted:
+        return {}
+    c = CASES.c
+    rows = await session.execute(select(c.external_id, c.case_id, c.case_no, c.tracking_code, c.source, c.category)
+                                 .where(c.external_id.in_(wanted)))
+    return {external_id: CaseKeys(*keys) for external_id, *keys in rows.tuples()}
+
+
+async def reserve_seqs(session: AsyncSession, count: int) -> list[int]:
+    """``count`` values of ``seq`` that no other transaction takes, in rising order.
+    PostgreSQL draws them from the column's own sequence, so replicas registering at once
+    never share one; SQLite has one writer, whose lock is held from the transaction's
+    first statement (BEGIN IMMEDIATE), so the values after the highest are this one's."""
+    if count <= 0:
+        return []
+    if session.get_bind().dialect.name == "sqlite":
+        highest = (await session.execute(select(func.max(CASES.c.seq)))).scalar_one() or 0
+        return list(range(highest + 1, highest + 1 + count))
+    drawn = await session.execute(select(SEQ.next_value()).select_from(func.generate_series(1, count)))
+    return sorted(drawn.scalars())
+
+
+async def insert_cases(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert new cases in one statement; the case_ids of those inserted. A case whose
+    external_id another transaction registered meanwhile is left out: on PostgreSQL two
+    replicas' transactions run side by side, and the insert waits for the other one to end.
+    In external_id order, so two such batches take their keys in one order and never wait
+    on each other in a ring."""
+    if not rows:
+        return set()
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (dialect.insert(CASES).on_conflict_do_nothing(index_elements=[CASES.c.external_id])
+                 .returning(CASES.c.case_id))
+    ordered = sorted(rows, key=lambda row: (row["external_id"] is None, row["external_id"] or ""))
+    return set((await session.execute(statement, ordered)).scalars())
 
 
 async def list_cases(
@@ -104,35 +155,76 @@ async def timeline(session: AsyncSession, case_id: str) -> list[TimelineEntry]:
     return list(rows.scalars())
 
 
-async def project(rows: Rows, event: Envelope, now: datetime) -> bool:
-    """Add the event to its case's timeline and move the status; False if already seen
-    or the case is unknown here (it was registered by another intake deployment)."""
-    case = await rows.get(Case.case_id, str(event.case_id))
-    if case is None or await rows.get(TimelineEntry.event_id, str(event.event_id)) is not None:
-        return False
-    rows.add(TimelineEntry(event_id=str(event.event_id), case_id=case.case_id, type=event.type,
-                           at=event.occurred_at, details=json.dumps(timeline_details(event), ensure_ascii=False)))
-    state = apply(_state_of(case), event)
-    outcome = take_outcome(_outcome_of(case), event)
-    for name, value in (vars(state) | vars(outcome)).items():
-        setattr(case, name, value)
-    case.updated_at = now
-    return True
+@dataclass
+class Projected:
+    """A case's projected columns, as read and as the batch's events moved them."""
+
+    state: CaseState
+    outcome: Outcome
+    read: tuple[Any, ...]
+
+    def changed(self) -> dict[str, Any]:
+        # A dataclass's __dict__ holds its fields in their declared order, as _PROJECTED does.
+        now = (*vars(self.state).values(), *vars(self.outcome).values())
+        return {name: value for name, value, was in zip(_PROJECTED, now, self.read, strict=True) if value != was}
 
 
-def _state_of(case: Case) -> CaseState:
-    return CaseState(
-        status=case.status, generation=case.generation, rank=case.rank, branch_code=case.branch_code,
-        street_code=case.street_code, member_id=case.member_id,
-        accept_deadline=case.accept_deadline, respond_deadline=case.respond_deadline,
-        suspended_until=case.suspended_until,
-        deadline_generation=case.deadline_generation, shift_generation=case.shift_generation,
-        accept_shift_seconds=case.accept_shift_seconds, respond_shift_seconds=case.respond_shift_seconds,
-    )
+async def project(session: AsyncSession, events: Sequence[Envelope], now: datetime) -> int:
+    """Add the events to their cases' timelines and move the cases' status and outcome, in
+    one statement for the timeline and one for each set of columns the cases changed. An
+    event seen before (by event id, in this batch too) is skipped, as is one whose case is
+    unknown here (registered by another intake deployment). How many events were added.
+
+    The cases' rows stay locked (PostgreSQL; taken in case_id order) until the transaction
+    ends: a case's events come on several topics, which two replicas may consume side by
+    side, and each reads the case, moves it and writes it back."""
+    keyed = [(str(event.event_id), str(event.case_id), event) for event in events]
+    cases = await _projected(session, {case_id for _, case_id, _ in keyed})
+    seen = await _on_timeline(session, {event_id for event_id, _, _ in keyed})
+    entries: list[dict[str, Any]] = []
+    moved: set[str] = set()
+    for event_id, case_id, event in keyed:
+        case = cases.get(case_id)
+        if case is None or event_id in seen:
+            continue
+        seen.add(event_id)
+        entries.append({"event_id": event_id, "case_id": case_id, "type": event.type, "at": event.occurred_at,
+                        "details": timeline_json(event)})
+        case.state, case.outcome = apply(case.state, event), take_outcome(case.outcome, event)
+        moved.add(case_id)
+    if not entries:
+        return 0
+    await session.execute(insert(TIMELINE), entries)
+    changes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for case_id in sorted(moved):
+        changed = cases[case_id].changed() | {"updated_at": now}
+        changes[tuple(changed)].append({"key": case_id, **changed})
+    for columns, rows in changes.items():
+        await session.execute(update(CASES).where(CASES.c.case_id == bindparam("key"))
+                              .values({name: bindparam(name) for name in columns}), rows)
+    return len(entries)
 
 
-def _outcome_of(case: Case) -> Outcome:
-    return Outcome(**{name: getattr(case, name) for name in Outcome.__dataclass_fields__})
+_PROJECTED = tuple(field.name for field in (*fields(CaseState), *fields(Outcome)))
+_SPLIT = 1 + len(fields(CaseState))
+"""Where a case's outcome starts in its row as read (after case_id and its state)."""
+
+
+async def _projected(session: AsyncSession, case_ids: set[str]) -> dict[str, Projected]:
+    if not case_ids:
+        return {}
+    c = CASES.c
+    query = (select(c.case_id, *(c[name] for name in _PROJECTED))
+             .where(c.case_id.in_(sorted(case_ids))).order_by(c.case_id).with_for_update())
+    return {row[0]: Projected(CaseState(*row[1:_SPLIT]), Outcome(*row[_SPLIT:]), row[1:])
+            for row in (await session.execute(query)).tuples()}
+
+
+async def _on_timeline(session: AsyncSession, event_ids: set[str]) -> set[str]:
+    if not event_ids:
+        return set()
+    query = select(TIMELINE.c.event_id).where(TIMELINE.c.event_id.in_(sorted(event_ids)))
+    return set((await session.execute(query)).scalars())
 
 
 async def report_rows(session: AsyncSession, *, since: datetime | None = None,

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from services.intake.store import TABLES, Case, project
-from shared.preload import Rows
 from shared.runtime import service_database
 from shared.settings import Settings
 from tests.unit.factories import (
@@ -61,8 +60,7 @@ async def build_intake_database(data_dir: Path) -> None:
                                  source="hotline", description="楼下装修噪音吵闹", category="noise",
                                  priority="normal", created_at=created_at, correlation_id=str(uuid.uuid4())))
             await session.flush()
-            for event in events():
-                await project(Rows(session), event, datetime.now(tz=T0.tzinfo))
+            await project(session, events(), datetime.now(tz=T0.tzinfo))
     finally:
         await db.dispose()
 

@@ -1,9 +1,10 @@
+import json
 from datetime import timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.intake.caseview import CaseState, apply, timeline_details
+from services.intake.caseview import CaseState, apply, timeline_details, timeline_json
 from tests.unit.factories import (
     T0,
     make_claimed,
@@ -11,6 +12,7 @@ from tests.unit.factories import (
     make_dispatched,
     make_escalated,
     make_extended,
+    make_feedback,
     make_registered,
     make_reopened,
     make_resolved,
@@ -178,3 +180,8 @@ def test_a_new_dispatch_starts_from_its_own_deadlines():
     state = replay(make_dispatched(1), make_extended(1, by=timedelta(hours=1)), make_returned(1),
                    make_dispatched(2, "B0102", at=T0 + timedelta(hours=1)), make_extended(1, by=timedelta(hours=1)))
     assert state.respond_deadline == T0 + timedelta(hours=2)
+
+
+def test_the_stored_timeline_text_reads_back_as_the_details():
+    for event in (make_dispatched(1, "B0101"), make_feedback()):
+        assert json.loads(timeline_json(event)) == timeline_details(event)
