@@ -133,6 +133,7 @@ def consumer_options(settings: Settings, group_id: str) -> dict[str, Any]:
         "auto_offset_reset": "earliest",
         "session_timeout_ms": settings.kafka_session_timeout_ms,
         "heartbeat_interval_ms": max(settings.kafka_session_timeout_ms // 5, 100),
+        "fetch_max_wait_ms": settings.kafka_fetch_wait_ms,
     }
 
 

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".appeal")
     kafka_partitions: int = Field(default=4, ge=1, description="Partitions of topics this system creates.")
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1000)
+    kafka_fetch_wait_ms: int = Field(
+        default=500, ge=1, description="Longest a consumer's fetch waits at the broker when it has no new records. "
+        "Apache Kafka answers as soon as records arrive; Tansu, the development broker, answers late, so there it "
+        "bounds how long each hop takes (`appeal dev` uses 100 on its embedded broker).")
     token_ttl_seconds: int = Field(default=12 * 3600, ge=60)
     sla_poll_seconds: float = Field(default=1.0, gt=0, description="Longest sleep of the SLA firing loop.")
     outbox_poll_seconds: float = Field(default=0.5, gt=0)

@@ -26,6 +26,8 @@ from shared.embedded import free_port
 READY_SECONDS = 120.0
 STOP_SECONDS = 30.0
 POLL_SECONDS = 0.05
+BROKER_FETCH_WAIT_MS = 100
+"""As `appeal dev` on its own broker: the bench's broker is Tansu too (services/cli.py)."""
 SLA_GROUP = "appeal-sla"
 """The sla service's consumer group (services/sla/handlers.py); it commits a dispatch's
 offset after the transaction that wrote the dispatch's timers."""
@@ -90,7 +92,8 @@ async def dev_system(bootstrap: str, database_url: str, directory: Path) -> Asyn
     port = free_port()
     log = directory / "appeal-dev.out"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("APPEAL_")},
-           "APPEAL_KAFKA_BOOTSTRAP": bootstrap, "APPEAL_DATABASE_URL": database_url, "APPEAL_LOG_LEVEL": "WARNING"}
+           "APPEAL_KAFKA_BOOTSTRAP": bootstrap, "APPEAL_DATABASE_URL": database_url, "APPEAL_LOG_LEVEL": "WARNING",
+           "APPEAL_KAFKA_FETCH_WAIT_MS": str(BROKER_FETCH_WAIT_MS)}
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "services.cli", "dev", "--port", str(port), "--data-dir", str(directory),
