@@ -7,6 +7,7 @@ table classes serve every service without sharing rows.
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from uuid import uuid4
 
@@ -22,6 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 from shared.sqlite import inline_connector
 
 SQLITE_BUSY_SECONDS = 30
+_READING: ContextVar[bool] = ContextVar("appeal_db_reading", default=False)
 
 
 def database_unavailable(error: BaseException) -> bool:
@@ -92,7 +94,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, execution_options=options, **engine_args)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine.sync_engine, "begin", _sqlite_begin_immediate)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def create_tables(self) -> None:
@@ -131,6 +133,18 @@ class Database:
         async with self.sessions() as session:
             yield session
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session for reads only. On SQLite its transaction does not take the write lock
+        (every other one does, see ``_sqlite_pragmas``), so a long count never holds up the
+        service's writers in other processes: in WAL mode readers and a writer go on together."""
+        token = _READING.set(True)
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        finally:
+            _READING.reset(token)
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
@@ -145,8 +159,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+def _sqlite_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN" if _READING.get() else "BEGIN IMMEDIATE")
 
 
 @asynccontextmanager

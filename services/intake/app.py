@@ -21,7 +21,7 @@ def build_service(context: Context, *, database_url: str | None = None) -> Servi
 
     async def refresh_open_cases() -> None:
         while True:
-            async with service.db.session() as session:
+            async with service.db.reading() as session:
                 counts = await open_case_counts(session)
             metrics.open_cases.clear()
             for branch, status, count in counts:

@@ -54,6 +54,8 @@ class Watch(SQLModel, table=True):
     so the auditor can rebuild a missing one."""
 
     __tablename__ = "sla_watch"
+    # The auditor goes round the open ones in case order (``unwatched_in_slice``).
+    __table_args__ = (Index("ix_sla_watch_open_case", "open", "case_id"),)
 
     case_id: str = Field(primary_key=True, max_length=36)
     correlation_id: str = Field(max_length=36)
@@ -63,7 +65,7 @@ class Watch(SQLModel, table=True):
     accept_deadline: datetime
     respond_deadline: datetime
     warn_at: float
-    open: bool = Field(default=True, index=True)
+    open: bool = True
 
     def deadline(self, stage: SlaStage) -> datetime:
         return self.accept_deadline if stage == SlaStage.ACCEPT else self.respond_deadline
@@ -197,20 +199,26 @@ async def set_timers(session: AsyncSession, watch: Watch, *, only_missing: bool 
     return added
 
 
-async def unwatched_stages(session: AsyncSession, limit: int = 500) -> list[Watch]:
-    """Open dispatches with an unsettled stage that has no timer row at all (a timer
-    that never got written is the one failure the firing loop cannot see)."""
-    found: list[Watch] = []
-    for stage in SlaStage:
-        timer = select(col(Timer.id)).where(
-            col(Timer.case_id) == col(Watch.case_id), col(Timer.generation) == col(Watch.generation),
-            col(Timer.kind) == TimerKind.of(stage, warning=False)).exists()
-        settled = select(col(Settled.stage)).where(
-            col(Settled.case_id) == col(Watch.case_id), col(Settled.generation) == col(Watch.generation),
-            col(Settled.stage) == stage).exists()
-        rows = await session.execute(select(Watch).where(col(Watch.open), ~timer, ~settled).limit(limit))
-        found.extend(rows.scalars())
-    return list({w.case_id: w for w in found}.values())
+async def unwatched_in_slice(session: AsyncSession, after: str, size: int) -> tuple[list[Watch], str | None]:
+    """Of the next ``size`` open dispatches after case ``after``, those with an unsettled
+    stage that has no timer row at all (a timer that never got written is the one failure
+    the firing loop cannot see); and where the next slice starts, None past the last.
+    A slice at a time, so a check costs the same however many cases are open."""
+    watches = list((await session.execute(
+        select(Watch).where(col(Watch.open), col(Watch.case_id) > after).order_by(col(Watch.case_id)).limit(size)
+    )).scalars())
+    if not watches:
+        return [], None
+    case_ids = [watch.case_id for watch in watches]
+    deadline_kinds = [TimerKind.of(stage, warning=False) for stage in SlaStage]
+    timed = set((await session.execute(select(TIMERS.c.case_id, TIMERS.c.generation, TIMERS.c.stage).where(
+        TIMERS.c.case_id.in_(case_ids), TIMERS.c.kind.in_(deadline_kinds)))).tuples())
+    settled = await settled_of(session, case_ids)
+    unwatched = [watch for watch in watches
+                 if any((watch.case_id, watch.generation, stage) not in timed
+                        and stage not in settled.get((watch.case_id, watch.generation), set())
+                        for stage in SlaStage)]
+    return unwatched, case_ids[-1] if len(watches) == size else None
 
 
 async def overdue_count(session: AsyncSession, before: datetime) -> int:

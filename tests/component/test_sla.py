@@ -97,6 +97,25 @@ async def test_the_auditor_counts_overdue_timers_and_rebuilds_missing_ones(servi
         assert metrics.overdue._value.get() == 1
 
 
+async def test_the_auditor_goes_round_the_open_dispatches_a_slice_at_a_time(service_under_test, clock):
+    cases = sorted(uuid.uuid4() for _ in range(5))
+    async with service_under_test("sla") as (service, broker):
+        clock._now = T0
+        for case_id in cases:
+            await broker.publish(make_dispatched(1, at=T0, case_id=case_id), topics.CASE_DISPATCH)
+        async with service.db.session() as session, session.begin():
+            await session.execute(delete(Timer).where(Timer.kind == "respond"))
+        metrics = SlaMetrics.register(CollectorRegistry())
+        auditor = Auditor(service.uow, clock, metrics, slice_size=2)
+        audits = [await auditor.check() for _ in range(4)]
+        assert [(a.repaired, a.looked_at_all) for a in audits] == [(2, False), (2, False), (1, True), (0, False)], \
+            "two dispatches a check, in case order, then round again"
+        assert audits[-1].pending == 4 * len(cases)
+        async with service.db.session() as session:
+            respond = set((await session.execute(select(Timer.case_id).where(Timer.kind == "respond"))).scalars())
+        assert respond == {str(c) for c in cases}
+
+
 async def respond_timers(service) -> dict[str, tuple[str, datetime]]:
     async with service.db.session() as session:
         rows = (await session.execute(select(Timer).where(Timer.stage == "respond"))).scalars()
