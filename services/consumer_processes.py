@@ -13,7 +13,6 @@ the environment the parent gives it.
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import signal
 import sys
@@ -24,6 +23,7 @@ import httpx
 import structlog
 
 from shared.embedded import free_port
+from shared.processes import end_with_parent
 from shared.settings import Settings
 
 log = structlog.get_logger()
@@ -32,7 +32,6 @@ STOP_SECONDS = 15.0
 RESTART_MAX_SECONDS = 5.0
 ASK_SECONDS = 2.0
 ORPHAN_CHECK_SECONDS = 1.0
-_PR_SET_PDEATHSIG = 1
 
 
 def child_environment(settings: Settings, port: int) -> dict[str, str]:
@@ -146,12 +145,6 @@ class ConsumerProcesses:
         return {child.service: answer for child, answer in zip(self.children, answers, strict=True)}
 
 
-def _end_with_parent() -> None:
-    """Linux sends the child SIGTERM when its parent dies, however it died."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
 async def serve_consumers(settings: Settings, name: str, parent: int) -> None:
     from services.dev import http_server
     from services.running import freeze_what_startup_built
@@ -180,7 +173,7 @@ def main() -> None:
     from shared.logging import configure_logging
 
     parent = os.getppid()
-    _end_with_parent()
+    end_with_parent()
     if os.getppid() != parent:  # the parent died before the line above took effect
         return
     settings = Settings()

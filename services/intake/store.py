@@ -120,7 +120,7 @@ async def reserve_seqs(session: AsyncSession, count: int) -> list[int]:
     first statement (BEGIN IMMEDIATE), so the values after the highest are this one's."""
     if count <= 0:
         return []
-    if session.get_bind().dialect.name == "sqlite":
+    if not _on_postgres(session):
         highest = (await session.execute(select(func.max(CASES.c.seq)))).scalar_one() or 0
         return list(range(highest + 1, highest + 1 + count))
     drawn = await session.execute(select(SEQ.next_value()).select_from(func.generate_series(1, count)))
@@ -135,11 +135,15 @@ async def insert_cases(session: AsyncSession, rows: Sequence[dict[str, Any]]) ->
     on each other in a ring."""
     if not rows:
         return set()
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if _on_postgres(session) else sqlite
     statement = (dialect.insert(CASES).on_conflict_do_nothing(index_elements=[CASES.c.external_id])
                  .returning(CASES.c.case_id))
     ordered = sorted(rows, key=lambda row: (row["external_id"] is None, row["external_id"] or ""))
     return set((await session.execute(statement, ordered)).scalars())
+
+
+def _on_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 async def list_cases(

@@ -252,9 +252,7 @@ def cancel_stages_statement(pairs: Collection[CaseGeneration], stages: tuple[Sla
 
 
 async def settled_stages(session: AsyncSession, case_id: str, generation: int) -> set[str]:
-    rows = await session.execute(
-        select(col(Settled.stage)).where(col(Settled.case_id) == case_id, col(Settled.generation) == generation))
-    return set(rows.scalars())
+    return (await settled_of(session, [case_id])).get((case_id, generation), set())
 
 
 async def cancel(session: AsyncSession, case_id: str, *, generation: int | None = None,

@@ -1,8 +1,12 @@
-"""A serving command ends even when a library leaves a task behind that ignores cancellation."""
+"""A serving command ends even when a library leaves a task behind that ignores cancellation,
+and stops cleanly on SIGTERM or SIGINT however it was started."""
 
+import signal
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 STUBBORN = textwrap.dedent("""
     import asyncio
@@ -47,3 +51,33 @@ def test_tasks_that_stop_when_cancelled_end_quietly_and_the_call_returns():
     ended = subprocess.run([sys.executable, "-c", POLITE], capture_output=True, text=True, timeout=30)
     assert ended.returncode == 0, ended.stderr
     assert "returned" in ended.stdout and "did not stop" not in ended.stderr
+
+
+SERVING = textwrap.dedent("""
+    import asyncio
+    from services.running import run_to_the_end
+
+    async def main():
+        print("serving", flush=True)
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            print("stopped cleanly", flush=True)
+
+    try:
+        run_to_the_end(main())
+    except KeyboardInterrupt:  # as the commands end on Ctrl-C (services/cli.py)
+        print("interrupted", flush=True)
+""")
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_stop_lets_the_work_finish_even_with_sigint_ignored_by_the_starter(stop):
+    """A script's background job starts with SIGINT ignored, which Python keeps."""
+    process = subprocess.Popen([sys.executable, "-c", SERVING], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    assert process.stdout is not None and process.stdout.readline() == "serving\n"
+    process.send_signal(stop)
+    out, err = process.communicate(timeout=30)
+    assert out.splitlines()[-2:] == ["stopped cleanly", "interrupted"], err
+    assert process.returncode == 0, err
