@@ -13,6 +13,7 @@ from shared.clock import Clock
 from shared.district import District
 from shared.events import CaseRegistered, CaseReport, CaseSummary, Priority, Source, event_id_for
 from shared.idempotency import Transaction
+from shared.ids import time_ordered_uuid
 from shared.privacy import mask_phone, tracking_hash
 
 Filed = tuple[CaseReport, str | None]
@@ -81,7 +82,7 @@ def new_case(report: CaseReport, external_id: str | None, category: str, priorit
              now: datetime) -> dict[str, Any]:
     """A new case's row, as ``store.insert_cases`` takes it."""
     return {
-        "case_id": str(uuid.uuid4()), "tracking_code": new_tracking_code(), "external_id": external_id,
+        "case_id": str(time_ordered_uuid()), "tracking_code": new_tracking_code(), "external_id": external_id,
         "source": report.source, "description": report.description, "category": category, "priority": priority,
         "citizen_name": report.citizen_name, "citizen_phone": report.citizen_phone, "grid_code": report.grid_code,
         "address": report.address, "lat": report.lat, "lon": report.lon, "created_at": now,
