@@ -23,6 +23,7 @@ from pydantic import TypeAdapter
 from shared.broker import DeadLetters, batch_options, handler_retries
 from shared.db import database_unavailable
 from shared.events import PUBLISHED
+from shared.flow_metrics import FlowMetrics
 from shared.idempotency import Transaction, UnitOfWork
 from shared.settings import Settings
 
@@ -118,6 +119,7 @@ class Consumers:
     dead_letters: DeadLetters
     settings: Settings
     group_id: str
+    flow: FlowMetrics | None = None
     batches: dict[str, BatchConsumer[Any]] = field(default_factory=dict)
     """Every batch consumer subscribed here, by title, for driving one without Kafka."""
 
@@ -148,10 +150,15 @@ class Consumers:
         batch = BatchConsumer(self.uow, self.dead_letters, decode or event_decoder(*topics), handle_all, key)
         self.batches[title] = batch
 
+        group = group_id or self.group_id
+        flow = self.flow
+
         async def consume(_values: list[bytes], message: KafkaMessage) -> None:
             await batch.consume(message.raw_message)
+            if flow is not None:
+                flow.count_consumed(group, message.raw_message)
 
-        self.broker.subscriber(*topics, **batch_options(self.settings, group_id or self.group_id),
+        self.broker.subscriber(*topics, **batch_options(self.settings, group),
                                decoder=record_values, title=title, description=description)(consume)
 
 

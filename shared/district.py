@@ -128,7 +128,7 @@ class District(_Entry):
         _unique("categories[].code", [c.code for c in self.categories])
         _unique("streets[].code", [s.code for s in self.streets])
         _unique("community codes", [c.code for c in self.communities])
-        _unique("branch codes", [c.branch.code for c in self.communities] + [s.code for s in self.streets])
+        _unique("branch codes", self.branch_codes + [s.code for s in self.streets])
         _unique("grid codes", [g for c in self.communities for g in c.grids])
         _unique("user ids", [p.id for p, _, _ in self.people()])
         known = {c.code for c in self.categories}
@@ -144,6 +144,10 @@ class District(_Entry):
     @property
     def communities(self) -> list[Community]:
         return [c for s in self.streets for c in s.communities]
+
+    @property
+    def branch_codes(self) -> list[str]:
+        return [c.branch.code for c in self.communities]
 
     def people(self) -> Iterator[tuple[Person, Role, str | None]]:
         """Every user with their role and unit: a member's branch, a supervisor's street,

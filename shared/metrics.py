@@ -1,9 +1,11 @@
 """Metric helpers: histogram bucket edges at the SLA thresholds and the /metrics body,
 whole when a system's consumers run in processes of their own."""
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,6 +22,48 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 def exposition(registry: CollectorRegistry) -> bytes:
     return generate_latest(registry)
+
+
+def start_at_zero(metric: Counter | Histogram | Gauge, *label_values: Iterable[str]) -> None:
+    """Creates every combination of the label values at zero. A labelled series that first
+    appears at its first increment is invisible to ``increase()``, so a branch's first
+    breach would never count; one that exists at zero from the start counts from 0 to 1."""
+    for values in itertools.product(*label_values):
+        metric.labels(*values)
+
+
+LabelValues = tuple[str, ...]
+
+
+class Snapshot(Collector):
+    """A gauge whose whole set of values is read from somewhere at once (a database count
+    by branch and status, say) and replaced at once, so a scrape never sees it half
+    updated. Label sets in ``zeros`` read 0 when the latest reading lacks them, instead of
+    vanishing; any other label set that no longer appears is gone."""
+
+    def __init__(self, name: str, documentation: str, labels: Iterable[str], registry: CollectorRegistry,
+                 zeros: Iterable[LabelValues] = ()) -> None:
+        self.name = name
+        self._documentation = documentation
+        self._labels = list(labels)
+        self._zeros = dict.fromkeys(zeros, 0.0)
+        self._values: dict[LabelValues, float] = dict(self._zeros)
+        registry.register(self)
+
+    def update(self, values: Mapping[Any, float]) -> None:
+        self._values = {**self._zeros, **values}
+
+    def value(self, *labels: str) -> float | None:
+        return self._values.get(labels)
+
+    def describe(self) -> Iterable[Metric]:
+        return [GaugeMetricFamily(self.name, self._documentation, labels=self._labels)]
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(self.name, self._documentation, labels=self._labels)
+        for labels, value in sorted(self._values.items()):
+            family.add_metric(list(labels), value)
+        return [family]
 
 
 def dead_letter_counter(registry: CollectorRegistry) -> Counter:

@@ -16,11 +16,14 @@ import structlog
 from sqlalchemy import BigInteger, Column, Integer, delete, func, select
 from sqlmodel import Field, SQLModel, col
 
-from shared.clock import SystemClock
+from shared.clock import SystemClock, as_utc
 from shared.db import Database
 from shared.events import TOPIC_MAP, Envelope
+from shared.flow_metrics import FlowMetrics
 
 log = structlog.get_logger()
+
+BACKLOG_SAMPLE_SECONDS = 10.0
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -76,11 +79,14 @@ class OutboxRelay:
     how long a row written by a crashed predecessor waits.
     """
 
-    def __init__(self, db: Database, publish: Publish, *, poll_seconds: float, batch_size: int = 500) -> None:
+    def __init__(self, db: Database, publish: Publish, *, poll_seconds: float, batch_size: int = 500,
+                 flow: FlowMetrics | None = None) -> None:
         self._db = db
         self._publish = publish
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
+        self._flow = flow
+        self._service = db.service or "?"
         self._wakeup = asyncio.Event()
         self.failing: str | None = None
         """Why the last attempt to publish failed; None once it works again."""
@@ -104,6 +110,8 @@ class OutboxRelay:
                 raise
             except Exception as error:
                 failures += 1
+                if self._flow is not None:
+                    self._flow.publish_failures.labels(self._service).inc()
                 self.failing = f"{type(error).__name__}: {error}"[:300]
                 log.warning("outbox_publish_failed", error=self.failing, attempt=failures)
                 await asyncio.sleep(min(0.2 * 2**failures, 5.0))
@@ -122,7 +130,19 @@ class OutboxRelay:
                 await self._publish(rows)
                 await session.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows])))
             sent += len(rows)
+            if self._flow is not None:
+                self._flow.count_published(self._service, rows)
 
     async def pending(self) -> int:
         async with self._db.session() as session:
             return (await session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()
+
+    async def watch_backlog(self, every_seconds: float = BACKLOG_SAMPLE_SECONDS) -> None:
+        """Keeps ``appeal_outbox_pending`` and ``appeal_outbox_oldest_seconds`` current: an
+        outbox that only grows is a relay that cannot publish."""
+        while self._flow is not None:
+            async with self._db.reading() as session:
+                pending, oldest = (await session.execute(
+                    select(func.count(), func.min(OutboxMessage.created_at)).select_from(OutboxMessage))).one()
+            self._flow.outbox_backlog(self._service, pending, as_utc(oldest) if oldest else None, SystemClock().now())
+            await asyncio.sleep(every_seconds)

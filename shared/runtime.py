@@ -22,6 +22,7 @@ from shared.clock import Clock
 from shared.consuming import Consumers
 from shared.db import Database, service_url
 from shared.district import District
+from shared.flow_metrics import FlowMetrics
 from shared.idempotency import ProcessedEvent, UnitOfWork
 from shared.outbox import OutboxMessage, OutboxRelay, OutboxRow
 from shared.settings import Settings
@@ -32,6 +33,7 @@ log = structlog.get_logger()
 
 Worker = Callable[[], Awaitable[None]]
 STOP_TIMEOUT_SECONDS = 10.0
+LAG_SAMPLE_SECONDS = 15.0
 WORKER_RETRY_MAX_SECONDS = 5.0
 
 
@@ -87,6 +89,7 @@ class Service:
     consumers: Consumers
     dead_letters: DeadLetters
     stuck: StuckPartitions
+    flow: FlowMetrics
     routers: list[APIRouter] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
     consumes: bool = True
@@ -103,11 +106,14 @@ class Service:
         settings = context.settings
         db = service_database(settings, name, tables, database_url)
         broker, dead_letters, stuck = make_broker(settings, name, context.registry)
-        relay = OutboxRelay(db, OutboxPublisher(broker, settings), poll_seconds=settings.outbox_poll_seconds)
+        flow = FlowMetrics.of(context.registry)
+        relay = OutboxRelay(db, OutboxPublisher(broker, settings), poll_seconds=settings.outbox_poll_seconds, flow=flow)
         uow = UnitOfWork(db, relay, consumer=name)
-        consumers = Consumers(broker, uow, dead_letters, settings, group_id=f"appeal-{name}")
-        return cls(name=name, broker=broker, db=db, relay=relay, uow=uow, consumers=consumers,
-                   dead_letters=dead_letters, stuck=stuck)
+        consumers = Consumers(broker, uow, dead_letters, settings, group_id=f"appeal-{name}", flow=flow)
+        service = cls(name=name, broker=broker, db=db, relay=relay, uow=uow, consumers=consumers,
+                      dead_letters=dead_letters, stuck=stuck, flow=flow)
+        service.workers.append(relay.watch_backlog)
+        return service
 
     async def start(self, settings: Settings) -> None:
         """Refuses a database whose schema is not the one this code needs (``SchemaError``):
@@ -117,9 +123,14 @@ class Service:
         await check_schema(self.db)
         await ensure_topics(settings.kafka_bootstrap or "127.0.0.1:9092", settings.kafka_partitions)
         await connect(self.broker, subscribe=self.consumes)
-        workers = self.workers if self.runs_workers else []
-        self._tasks = [asyncio.create_task(self._guard(w), name=f"{self.name}-worker")
-                       for w in (self.relay.run, *workers)]
+        self.flow.expect_publishing(self.name, self.broker)
+        workers: list[Worker] = [self.relay.run]
+        if self.consumes:
+            self.flow.expect_consuming(self.name, self.broker)
+            workers.append(self._sample_lag)
+        if self.runs_workers:
+            workers.extend(self.workers)
+        self._tasks = [asyncio.create_task(self._guard(w), name=f"{self.name}-worker") for w in workers]
         self._started = True
         log.info("service_started", service=self.name)
 
@@ -143,6 +154,11 @@ class Service:
                     log.warning("worker_crashed_again", service=self.name, worker=name, crashes=crashes,
                                 error=f"{type(error).__name__}: {error}"[:300])
                 await asyncio.sleep(min(0.5 * 2 ** (crashes - 1), WORKER_RETRY_MAX_SECONDS))
+
+    async def _sample_lag(self) -> None:
+        while True:
+            await asyncio.sleep(LAG_SAMPLE_SECONDS)
+            await self.flow.sample_lag(self.broker)
 
     def ready(self) -> bool:
         """Consuming, able to publish, and not stuck on a message it can neither handle nor park."""

@@ -11,7 +11,7 @@ NAME = "claim"
 
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
     service = Service.assemble(NAME, context, TABLES, database_url)
-    metrics = ClaimMetrics.register(context.registry, [c.branch.code for c in context.district.communities])
+    metrics = ClaimMetrics.register(context.registry, context.district)
     handlers.subscribe(service.consumers, context, metrics)
     board = TaskBoard(service.uow, context.clock, metrics)
     service.routers.append(api.build_router(board, context))

@@ -1,9 +1,13 @@
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from shared.metrics import SLA_BUCKETS
+from services.claim.tasks import CLAIM, RESOLVE, RESPOND, RESUME, RETURN, SUSPEND
+from shared.district import District
+from shared.events import SlaStage
+from shared.metrics import SLA_BUCKETS, start_at_zero
+
+MOVE_OUTCOMES = ("done", "refused")
 
 
 @dataclass(frozen=True)
@@ -15,8 +19,8 @@ class ClaimMetrics:
     urges: Counter
 
     @classmethod
-    def register(cls, registry: CollectorRegistry, branches: Iterable[str] = ()) -> "ClaimMetrics":
-        """``branches`` start their per-branch counters at zero, so a rate over them is never empty."""
+    def register(cls, registry: CollectorRegistry, district: District | None = None) -> "ClaimMetrics":
+        """The district's branches start every per-branch series at zero (``start_at_zero``)."""
         metrics = cls(
             accept_seconds=Histogram("appeal_accept_seconds", "Dispatch to claim.", ["branch"],
                                      buckets=SLA_BUCKETS, registry=registry),
@@ -29,6 +33,10 @@ class ClaimMetrics:
             urges=Counter("appeal_urges", "Urges (督办) by supervisors, per branch urged.", ["branch"],
                           registry=registry),
         )
-        for branch in branches:
-            metrics.urges.labels(branch)
+        branches = district.branch_codes if district else []
+        start_at_zero(metrics.moves, [move.name for move in (CLAIM, RESPOND, RESOLVE, RETURN, SUSPEND, RESUME)],
+                      MOVE_OUTCOMES)
+        start_at_zero(metrics.breaches, list(SlaStage), branches)
+        for per_branch in (metrics.urges, metrics.accept_seconds, metrics.respond_seconds):
+            start_at_zero(per_branch, branches)
         return metrics

@@ -11,7 +11,7 @@ NAME = "dispatch"
 
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
     service = Service.assemble(NAME, context, TABLES, database_url)
-    metrics = DispatchMetrics.register(context.registry)
+    metrics = DispatchMetrics.register(context.registry, context.district)
     handlers.subscribe(service.consumers, context, metrics)
     desk = Reassigning(service.uow, context.district, context.clock, metrics)
     service.routers.append(api.build_router(desk, context))

@@ -46,7 +46,7 @@ def build_router(uow: UnitOfWork, context: Context, metrics: FeedbackMetrics) ->
         verdict = ratings.CitizenVerdict(rating=body.rating, resolved=body.resolved, comment=body.comment)
         async with uow.begin() as tx:
             rated = await ratings.rate(tx, case_id, body.tracking_code, verdict, clock.now())
-        metrics.feedback.labels(rated.branch_code or "none", str(rated.satisfied).lower()).inc()
+        metrics.rated(rated.branch_code, rated.satisfied)
         return FeedbackOutcome(case_id=case_id, satisfied=rated.satisfied,
                                status="closed" if rated.satisfied else "reopened")
 

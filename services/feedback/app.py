@@ -11,7 +11,7 @@ NAME = "feedback"
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
     service = Service.assemble(NAME, context, TABLES, database_url)
     handlers.subscribe(service.consumers, context)
-    metrics = FeedbackMetrics.register(context.registry)
+    metrics = FeedbackMetrics.register(context.registry, context.district)
     service.routers.append(api.build_router(service.uow, context, metrics))
     service.routers.append(pages.build_page_router(service.uow, context, metrics))
     return service

@@ -58,7 +58,7 @@ def build_page_router(uow: UnitOfWork, context: Context, metrics: FeedbackMetric
             words = REFUSED.get(refusal.status, "评价失败次数过多，请稍后再试。")
             return pages.render(request, "rated.html", problems={"form": words}, **shown,
                                 status_code=refusal.status)
-        metrics.feedback.labels(rated.branch_code or "none", str(rated.satisfied).lower()).inc()
+        metrics.rated(rated.branch_code, rated.satisfied)
         return pages.render(request, "rated.html", satisfied=rated.satisfied, problems={}, **shown)
 
     return router

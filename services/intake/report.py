@@ -18,10 +18,15 @@ import io
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 UNROUTED = "-"
 TOTAL = "合计"
+PERIODS: dict[str, tuple[str, timedelta | None]] = {
+    "7d": ("近7天", timedelta(days=7)), "30d": ("近30天", timedelta(days=30)), "all": ("全部", None)}
+"""The periods supervisors compare (cases registered within them), on their pages and in Grafana."""
+MEASURES = ("cases", "dispatched", "accepted_on_time", "responded_on_time", "resolved", "rated", "satisfied")
+"""A branch's counts the rates divide, as BranchLine names them."""
 
 
 @dataclass(frozen=True)

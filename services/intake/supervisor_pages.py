@@ -2,7 +2,6 @@
 near a deadline first, the street's queue, and the league table of its branches, with
 the forms for 改派, 督办 and 延期 (each handled by the service that owns it)."""
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, cast
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from services.intake.api import detail
-from services.intake.report import UNROUTED, BranchLine, build_report
+from services.intake.report import PERIODS, UNROUTED, BranchLine, build_report
 from services.intake.store import Case, report_rows, street_open_cases
 from services.intake.watch import watched
 from shared.auth import Identity
@@ -22,7 +21,6 @@ from shared.web.site import service_pages
 from shared.web.supervision import outcome_words
 
 TEMPLATES = Path(__file__).parent / "templates"
-PERIODS = {"7d": ("近7天", timedelta(days=7)), "30d": ("近30天", timedelta(days=30)), "all": ("全部", None)}
 EXTEND_BY = {"10m": "10分钟", "30m": "30分钟", "1h": "1小时", "2h": "2小时", "1d": "1天"}
 OVERVIEW_REFRESH_SECONDS = 30
 SUPERVISING = ("supervisor", "command_center")

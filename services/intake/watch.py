@@ -9,10 +9,14 @@ district file sets per priority — which is also when a supervisor may hand it 
 branch (改派); extensions and suspensions move the deadline and the warning together.
 """
 
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from shared.district import SlaPolicy
+from shared.events import Priority
 
 
 @dataclass(frozen=True)
@@ -38,3 +42,29 @@ def watched(status: str, accept_deadline: datetime | None, respond_deadline: dat
     if now < deadline - (1 - policy.warn_at) * term:
         return None
     return Watched(stage, deadline, late=deadline <= now)
+
+
+def warning_reach(policies: Iterable[SlaPolicy]) -> timedelta:
+    """The longest a warning comes before its deadline: no case whose deadlines are all
+    further away than this is watched."""
+    return max((1 - p.warn_at) * term for p in policies for term in (p.accept, p.respond))
+
+
+@dataclass(frozen=True)
+class WatchCounts:
+    soon: Counter[tuple[str, str]]
+    """(stage, branch): cases warned about whose deadline has not passed."""
+    late: Counter[tuple[str, str]]
+    """(stage, branch): cases past the deadline that counts."""
+
+
+def count_watched(cases: Iterable[Any], policies: Mapping[Priority, SlaPolicy], now: datetime) -> WatchCounts:
+    """Cases (with status, deadlines, suspended_until, priority and branch_code) counted by
+    the deadline a supervisor would see them under."""
+    counts = WatchCounts(Counter(), Counter())
+    for case in cases:
+        seen = watched(case.status, case.accept_deadline, case.respond_deadline, case.suspended_until,
+                       policies[cast(Priority, case.priority)], now)
+        if seen is not None:
+            (counts.late if seen.late else counts.soon)[seen.stage, case.branch_code or "none"] += 1
+    return counts

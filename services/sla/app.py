@@ -14,7 +14,7 @@ NAME = "sla"
 def build_service(context: Context, *, database_url: str | None = None) -> Service:
     service = Service.assemble(NAME, context, TABLES, database_url)
     handlers.subscribe(service.consumers, context)
-    metrics = SlaMetrics.register(context.registry)
+    metrics = SlaMetrics.register(context.registry, context.district)
     shared_clock = not service.db.is_sqlite and isinstance(context.clock, SystemClock)
     loop = FiringLoop(service.uow, context.clock, metrics, poll_seconds=context.settings.sla_poll_seconds,
                       database_time=shared_clock)

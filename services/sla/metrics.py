@@ -2,7 +2,9 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from shared.metrics import LAG_BUCKETS
+from shared.district import District
+from shared.events import SlaStage
+from shared.metrics import LAG_BUCKETS, start_at_zero
 
 
 @dataclass(frozen=True)
@@ -16,8 +18,9 @@ class SlaMetrics:
     audited: Gauge
 
     @classmethod
-    def register(cls, registry: CollectorRegistry) -> "SlaMetrics":
-        return cls(
+    def register(cls, registry: CollectorRegistry, district: District | None = None) -> "SlaMetrics":
+        """The district's branches start every per-branch series at zero (``start_at_zero``)."""
+        metrics = cls(
             deadlines=Counter("appeal_sla_deadlines_reached", "Deadline timers fired (breach or not is "
                               "decided against the task).", ["stage", "branch"], registry=registry),
             warnings=Counter("appeal_sla_warnings", "Warnings before a deadline.", ["stage", "branch"],
@@ -32,3 +35,7 @@ class SlaMetrics:
             audited=Gauge("appeal_sla_last_audit_timestamp_seconds", "When the auditor last checked the timers.",
                           registry=registry),
         )
+        branches = district.branch_codes if district else []
+        for per_stage_and_branch in (metrics.deadlines, metrics.warnings):
+            start_at_zero(per_stage_and_branch, list(SlaStage), branches)
+        return metrics
