@@ -8,9 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.intake.counts import (AGE_BANDS, NO_BRANCH, measure_conditions, open_cases_by_age, outcome_counts,
-                                    running_near_deadline, street_queues)
 from services.intake.caseview import OPEN_STATUSES, STATUSES
+from services.intake.counts import (
+    AGE_BANDS,
+    NO_BRANCH,
+    measure_conditions,
+    open_cases_by_age,
+    outcome_counts,
+    running_near_deadline,
+    street_queues,
+)
 from services.intake.report import MEASURES, PERIODS, UNROUTED, build_report
 from services.intake.store import TABLES, Case, report_rows
 from services.intake.watch import count_watched, warning_reach, watched
