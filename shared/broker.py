@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import structlog
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from faststream import BaseMiddleware
@@ -146,21 +146,48 @@ def consumers_assigned(broker: KafkaBroker) -> bool:
     return True
 
 
-async def publish_outbox(broker: KafkaBroker, rows: Sequence[OutboxRow]) -> None:
-    """Publish a batch without waiting message by message; per-key order is kept
-    because the producer appends to each partition in call order."""
-    futures = [
-        await broker.publish(
-            row.payload.encode(),
-            row.topic,
-            key=row.key.encode(),
-            headers={"event_id": row.event_id, "case_id": row.key, "correlation_id": row.correlation_id,
-                     "event_type": row.event_type, "content-type": "application/json"},
-            no_confirm=True,
-        )
-        for row in rows
-    ]
-    await asyncio.gather(*futures)
+class EventProducer:
+    """The outbox relay's own Kafka producer. Every event a service emits goes through it,
+    so it uses the client directly: FastStream's publish builds a command, runs its
+    middleware and encodes again for each message, about twice the client's own CPU."""
+
+    def __init__(self, settings: Settings, service: str) -> None:
+        self._bootstrap = settings.kafka_bootstrap or "127.0.0.1:9092"
+        self._client_id = f"appeal-{service}-outbox"
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        async for attempt in AsyncRetrying(stop=stop_after_delay(60), wait=wait_exponential(max=3),
+                                           retry=retry_if_exception_type((KafkaConnectionError, OSError)),
+                                           reraise=True):
+            with attempt:
+                producer = AIOKafkaProducer(bootstrap_servers=self._bootstrap, client_id=self._client_id, acks="all")
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+        self._producer = producer
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def send(self, rows: Sequence[OutboxRow]) -> None:
+        """Sends a batch without waiting message by message; per-key order is kept because
+        the producer appends to each partition in call order."""
+        if self._producer is None:
+            raise KafkaConnectionError("the outbox producer is not started")
+        send = self._producer.send
+        futures = [
+            await send(row.topic, row.payload.encode(), key=row.key.encode(), headers=[
+                ("event_id", row.event_id.encode()), ("case_id", row.key.encode()),
+                ("correlation_id", row.correlation_id.encode()), ("event_type", row.event_type.encode()),
+                ("content-type", b"application/json")])
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
 
 
 def handler_retries() -> AsyncRetrying:

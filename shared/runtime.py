@@ -17,7 +17,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from shared.auth import Auth
-from shared.broker import DeadLetters, connect, consumers_assigned, ensure_topics, make_broker, publish_outbox
+from shared.broker import DeadLetters, EventProducer, connect, consumers_assigned, ensure_topics, make_broker
 from shared.clock import Clock
 from shared.consuming import Consumers
 from shared.db import Database, service_url
@@ -62,8 +62,8 @@ class OutboxPublisher:
     broker after a restart) starts every log at offset 0 again, and a consumer still at
     its old position would skip what was published there before it rejoined."""
 
-    def __init__(self, broker: KafkaBroker, settings: Settings) -> None:
-        self._broker = broker
+    def __init__(self, producer: EventProducer, settings: Settings) -> None:
+        self.producer = producer
         self._settings = settings
         self._check_topics = False
 
@@ -73,7 +73,7 @@ class OutboxPublisher:
             await asyncio.sleep(1.5 * self._settings.kafka_session_timeout_ms / 1000)
             self._check_topics = False
         try:
-            await publish_outbox(self._broker, rows)
+            await self.producer.send(rows)
         except Exception:
             self._check_topics = True
             raise
@@ -85,6 +85,7 @@ class Service:
     broker: KafkaBroker
     db: Database
     relay: OutboxRelay
+    producer: EventProducer
     uow: UnitOfWork
     consumers: Consumers
     dead_letters: DeadLetters
@@ -107,10 +108,12 @@ class Service:
         db = service_database(settings, name, tables, database_url)
         broker, dead_letters, stuck = make_broker(settings, name, context.registry)
         flow = FlowMetrics.of(context.registry)
-        relay = OutboxRelay(db, OutboxPublisher(broker, settings), poll_seconds=settings.outbox_poll_seconds, flow=flow)
+        producer = EventProducer(settings, name)
+        relay = OutboxRelay(db, OutboxPublisher(producer, settings), poll_seconds=settings.outbox_poll_seconds,
+                            flow=flow)
         uow = UnitOfWork(db, relay, consumer=name)
         consumers = Consumers(broker, uow, dead_letters, settings, group_id=f"appeal-{name}", flow=flow)
-        service = cls(name=name, broker=broker, db=db, relay=relay, uow=uow, consumers=consumers,
+        service = cls(name=name, broker=broker, db=db, relay=relay, producer=producer, uow=uow, consumers=consumers,
                       dead_letters=dead_letters, stuck=stuck, flow=flow)
         service.workers.append(relay.watch_backlog)
         return service
@@ -123,6 +126,7 @@ class Service:
         await check_schema(self.db)
         await ensure_topics(settings.kafka_bootstrap or "127.0.0.1:9092", settings.kafka_partitions)
         await connect(self.broker, subscribe=self.consumes)
+        await self.producer.start()
         self.flow.expect_publishing(self.name, self.broker)
         workers: list[Worker] = [self.relay.run]
         if self.consumes:
@@ -183,6 +187,10 @@ class Service:
             await asyncio.wait_for(self.broker.stop(), timeout=STOP_TIMEOUT_SECONDS)
         except TimeoutError:
             log.warning("broker_stop_timed_out", service=self.name, timeout_s=STOP_TIMEOUT_SECONDS)
+        try:
+            await asyncio.wait_for(self.producer.stop(), timeout=STOP_TIMEOUT_SECONDS)
+        except TimeoutError:
+            log.warning("producer_stop_timed_out", service=self.name, timeout_s=STOP_TIMEOUT_SECONDS)
         await self.db.dispose()
         self._started = False
         log.info("service_stopped", service=self.name)
