@@ -88,12 +88,14 @@ KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "boo
             "inf", "nan"}
 
 
-def concrete(expr: str) -> str:
-    """The expression as Grafana sends it, with sample values for the variables."""
+def concrete(expr: str, chosen: dict[str, str] | None = None) -> str:
+    """The expression as Grafana sends it, with sample values (or the chosen ones) for the variables."""
+    values = GRAFANA_VALUES | (chosen or {})
+
     def value(match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
-        assert name in GRAFANA_VALUES, f"unknown Grafana variable ${name} in {expr}"
-        return GRAFANA_VALUES[name]
+        assert name in values, f"unknown Grafana variable ${name} in {expr}"
+        return values[name]
     return GRAFANA_VARIABLE.sub(value, expr)
 
 
@@ -260,3 +262,70 @@ def test_every_branch_labelled_query_follows_the_branch_variable():
              if "branch" in SPEC_METRICS[spec_name(name)] and name != "appeal_branch_info"
              and 'branch=~"$branch"' not in matchers]
     assert not found, "\n".join(found)
+
+
+def panel_query(title: str, ref: str = "A") -> str:
+    panel = next(panel for board in dashboards() for panel in panels_of(board) if panel["title"].startswith(title))
+    return next(target["expr"] for target in panel["targets"] if target["refId"] == ref)
+
+
+def variable_query(name: str) -> str:
+    return next(inner for where, inner in queries() if where.endswith(f"variable {name}"))
+
+
+def branch_series(branch: str, name: str, street: str, street_name: str) -> list[dict[str, str]]:
+    labels = f'branch="{branch}",branch_name="{name}",community="C{branch[1:]}",street="{street}",' \
+             f'street_name="{street_name}"'
+    return [{"series": f'appeal_branch_info{{job="intake",instance="intake-{i}:8000",{labels}}}', "values": "1x5"}
+            for i in (1, 2)]
+
+
+def outcome_series(branch: str, dispatched: int, accepted: int) -> list[dict[str, str]]:
+    return [{"series": f'appeal_case_outcomes{{job="intake",instance="intake-{i}:8000",period="30d",'
+                       f'branch="{branch}",measure="{measure}"}}', "values": f"{count}x5"}
+            for i in (1, 2) for measure, count in (("dispatched", dispatched), ("accepted_on_time", accepted))]
+
+
+SAMPLE_DISTRICT = [
+    *branch_series("B0101", "三坊七巷社区党支部", "S01", "鼓东街道"), *outcome_series("B0101", 10, 8),
+    *branch_series("B0102", "虎节社区党支部", "S01", "鼓东街道"), *outcome_series("B0102", 10, 6),
+    *branch_series("B0201", "西湖社区党支部", "S02", "鼓西街道"), *outcome_series("B0201", 4, 3),
+    *outcome_series("none", 16, 0),
+]
+"""Two intake replicas reporting the same database: a sum without max first would double everything."""
+EVERYWHERE = {"street": ".*", "branch": "(B0101|B0102|B0201|none)"}
+STREET_S01 = {"street": "S01", "branch": "(B0101|B0102)"}
+
+
+@needs_promtool
+def test_the_counts_and_rates_are_appeal_reports_whatever_the_replicas(tmp_path):
+    """派单 and 响应率 of the district, per street and per branch, and the branch choices,
+    computed by Prometheus (promtool test rules) from the panels' own queries over a sample
+    district that two intake replicas report."""
+    def sample(value: float, **labels: str) -> dict[str, Any]:
+        return {"labels": "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}", "value": value}
+
+    expectations = [
+        (panel_query("派单"), EVERYWHERE, [sample(40)]),
+        (panel_query("响应率"), EVERYWHERE, [sample(17 / 40)]),
+        (panel_query("响应率"), STREET_S01, [sample(14 / 20)]),
+        (panel_query("各街道"), EVERYWHERE, [sample(14 / 20, street="S01", street_name="鼓东街道"),
+                                             sample(3 / 4, street="S02", street_name="鼓西街道")]),
+        (panel_query("支部排行"), STREET_S01, [sample(8 / 10, branch="B0101", branch_name="三坊七巷社区党支部"),
+                                               sample(6 / 10, branch="B0102", branch_name="虎节社区党支部")]),
+        (variable_query("branch"), STREET_S01, [sample(1, branch="B0101", branch_name="三坊七巷社区党支部"),
+                                                sample(1, branch="B0102", branch_name="虎节社区党支部")]),
+        (variable_query("branch"), {"street": ".*"}, [
+            sample(1, branch="B0101", branch_name="三坊七巷社区党支部"),
+            sample(1, branch="B0102", branch_name="虎节社区党支部"),
+            sample(1, branch="B0201", branch_name="西湖社区党支部"),
+            sample(3, branch="none", branch_name="无支部 (none: street queue, unrouted)")]),
+    ]
+    tests = {"rule_files": [], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m", "input_series": SAMPLE_DISTRICT,
+        "promql_expr_test": [{"expr": concrete(expr, chosen), "eval_time": "2m", "exp_samples": samples}
+                             for expr, chosen, samples in expectations]}]}
+    path = tmp_path / "rates.test.yml"
+    path.write_text(yaml.safe_dump(tests, allow_unicode=True), encoding="utf-8")
+    result = subprocess.run([PROMTOOL, "test", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
