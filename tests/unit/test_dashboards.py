@@ -81,7 +81,7 @@ GRAFANA_VALUES = {"branch": "B0101", "street": "S01", "period": "30d", "datasour
                   "__range": "1d", "__rate_interval": "1m", "__interval": "1m"}
 GRAFANA_VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
 STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-SELECTOR = re.compile(r"([a-zA-Z_:][\w:]*)\s*\{([^}]*)\}")
+SELECTOR = re.compile(r"\b([a-zA-Z_:][\w:]*)\s*(\{[^}]*\})?")
 MATCHER = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*")')
 LABEL_LIST = re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
 KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset",
@@ -118,7 +118,7 @@ def selectors(expr: str) -> list[tuple[str, str]]:
     names = metric_names(expr)
     masked = STRING.sub(lambda m: "_" * len(m.group()), expr)
     return [(m.group(1), expr[m.start(2) + 1:m.end(2) - 1] if m.group(2) else "")
-            for m in re.finditer(r"\b([a-zA-Z_:][\w:]*)\s*(\{[^}]*\})?", masked) if m.group(1) in names]
+            for m in SELECTOR.finditer(masked) if m.group(1) in names]
 
 
 def problems_with_metrics(expr: str) -> list[str]:
