@@ -10,7 +10,7 @@ TEST_WORKERS ?= 0
 BENCH_ARGS ?=
 BENCH_E2E_ARGS ?=
 
-.PHONY: demo test lint soak bench clean
+.PHONY: demo test lint soak bench dashboards clean
 
 demo: $(STAMP)
 	$(VENV)/bin/appeal dev --simulate 2
@@ -24,8 +24,14 @@ soak: $(STAMP)
 	APPEAL_SOAK=1 $(VENV)/bin/python -m pytest -q -rs -m soak $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check services shared tests
+	$(VENV)/bin/ruff check services shared tests deploy
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy deploy/grafana/dashboards.py
+
+# The Grafana dashboards' JSON (deploy/grafana/dashboards/) is written by this script from
+# code; edit the script, run this, commit both. tests/unit/test_dashboards.py checks they agree.
+dashboards: $(STAMP)
+	$(VENV)/bin/python deploy/grafana/dashboards.py
 
 # The SLA firing loop: on PostgreSQL when APPEAL_DATABASE_URL or APPEAL_TEST_POSTGRES_URL
 # names a server (a throwaway appeal_bench_* database there), always on a temporary
@@ -44,7 +50,7 @@ bench: $(STAMP)
 # sha512 (shared/docs_assets.py), so /docs, /redoc and /asyncapi need no CDN.
 $(STAMP): pyproject.toml shared/docs_assets.py
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -e '.[test]'
+	$(VENV)/bin/pip install -e '.[test,deploy]'
 	$(VENV)/bin/appeal assets
 	touch $@
 
