@@ -18,7 +18,13 @@ from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from shared.metrics import dead_letter_counter, redelivery_counter, start_at_zero
+from shared.metrics import (
+    StuckConsumerGauge,
+    dead_letter_counter,
+    redelivery_counter,
+    start_at_zero,
+    stuck_consumer_gauge,
+)
 
 log = structlog.get_logger()
 
@@ -35,6 +41,7 @@ class FlowMetrics:
     outbox_oldest: Gauge
     dead_letters: Counter
     redeliveries: Counter
+    stuck: StuckConsumerGauge
 
     @classmethod
     def of(cls, registry: CollectorRegistry) -> "FlowMetrics":
@@ -56,6 +63,7 @@ class FlowMetrics:
                                 "outbox; 0 when it is empty.", ["service"], registry=registry),
             dead_letters=dead_letter_counter(registry),
             redeliveries=redelivery_counter(registry),
+            stuck=stuck_consumer_gauge(registry),
         )
         _PER_REGISTRY[registry] = metrics
         return metrics
@@ -70,6 +78,7 @@ class FlowMetrics:
             start_at_zero(self.lag, [subscriber.group_id], topics)
             start_at_zero(self.dead_letters, [service], topics)
             start_at_zero(self.redeliveries, [service], topics)
+            self.stuck.expect(service, topics)
 
     def expect_publishing(self, service: str, broker: KafkaBroker) -> None:
         topics = [cast(Any, publisher).topic for publisher in broker.publishers]

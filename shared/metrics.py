@@ -8,9 +8,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector
-from prometheus_client.samples import Sample
+from prometheus_client.utils import floatToGoString
 
 SLA_BUCKETS = (30, 60, 120, 300, 480, 600, 900, 1800, 2880, 3600, 7200, 14400, 86400)
 """Seconds; 600 (accept within 10 minutes) and 3600 (respond within 1 hour) are edges."""
@@ -91,15 +90,20 @@ class StuckConsumerGauge(Collector):
 
     def __init__(self) -> None:
         self._sources: list[Callable[[], Iterable[tuple[str, str, int]]]] = []
+        self._expected: set[tuple[str, str]] = set()
 
     def add_source(self, source: Callable[[], Iterable[tuple[str, str, int]]]) -> None:
         self._sources.append(source)
+
+    def expect(self, service: str, topics: Iterable[str]) -> None:
+        """Topics the service consumes read 0 until a partition of theirs is stuck."""
+        self._expected.update((service, topic) for topic in topics)
 
     def describe(self) -> Iterable[Metric]:
         return [GaugeMetricFamily(self.name, "Partitions stuck on one offset.", labels=["service", "topic"])]
 
     def collect(self) -> Iterable[Metric]:
-        counts: dict[tuple[str, str], int] = {}
+        counts: dict[tuple[str, str], int] = dict.fromkeys(self._expected, 0)
         for source in self._sources:  # a service rebuilt on the same registry adds a second source
             for service, topic, count in source():
                 counts[service, topic] = counts.get((service, topic), 0) + count
@@ -122,35 +126,38 @@ def stuck_consumer_gauge(registry: CollectorRegistry) -> StuckConsumerGauge:
 def merged_exposition(texts: Iterable[str]) -> bytes:
     """Several processes' expositions of one system as one: a sample with the same name and
     labels in more than one is added up (each process counts its own share), except the
-    ``_created`` timestamps, of which the earliest stays."""
-    families: dict[str, Metric] = {}
-    values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], float]] = {}
+    ``_created`` timestamps, of which the earliest stays.
+
+    Merged line by line rather than through a parser: every process prints a sample's
+    labels in the same order, and a scrape of `appeal dev` has to stay well within a
+    scrape interval of a second or two."""
+    headers: dict[str, list[str]] = {}
+    values: dict[str, dict[str, float]] = {}
     for text in texts:
-        for family in text_string_to_metric_families(text):
-            families.setdefault(family.name, family)
-            samples = values.setdefault(family.name, {})
-            for sample in family.samples:
-                key = (sample.name, tuple(sample.labels.items()))
-                if key not in samples:
-                    samples[key] = sample.value
-                elif sample.name.endswith("_created"):
-                    samples[key] = min(samples[key], sample.value)
-                else:
-                    samples[key] += sample.value
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Fixed([_with_samples(families[name], samples) for name, samples in values.items()]))
-    return generate_latest(registry)
-
-
-def _with_samples(family: Metric, samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> Metric:
-    merged = Metric(family.name, family.documentation, family.type, family.unit)
-    merged.samples = [Sample(name, dict(labels), value) for (name, labels), value in samples.items()]
-    return merged
-
-
-class _Fixed(Collector):
-    def __init__(self, families: list[Metric]) -> None:
-        self._families = families
-
-    def collect(self) -> Iterable[Metric]:
-        return self._families
+        family = ""
+        for line in text.splitlines():
+            if line.startswith("#"):
+                parts = line.split(" ", 3)
+                if len(parts) >= 3 and parts[1] in ("HELP", "TYPE"):
+                    family = parts[2]
+                    known = headers.setdefault(family, [])
+                    if len(known) < 2 and line not in known:
+                        known.append(line)
+                    values.setdefault(family, {})
+                continue
+            if not line:
+                continue
+            key, _, number = line.rpartition(" ")
+            value = float(number)
+            samples = values.setdefault(family, {})
+            if key not in samples:
+                samples[key] = value
+            elif key.split("{", 1)[0].endswith("_created"):
+                samples[key] = min(samples[key], value)
+            else:
+                samples[key] += value
+    lines = []
+    for family, samples in values.items():
+        lines.extend(headers.get(family, []))
+        lines.extend(f"{key} {floatToGoString(value)}" for key, value in samples.items())
+    return ("\n".join(lines) + "\n").encode()

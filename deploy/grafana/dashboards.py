@@ -36,11 +36,9 @@ SERVICE_JOBS = "intake|dispatch|claim|sla|feedback|appeal"
 STAGES = (("accept", "受理 (accept)"), ("respond", "响应 (respond)"))
 AGES = ("0-10m", "10m-1h", "1h-1d", "1d-7d", "7d+")
 BRANCH_NAMES = f"max by (branch, branch_name) (appeal_branch_info{{{STREET}}})"
-BRANCH_STREETS = f"max by (branch, street, street_name) (appeal_branch_info{{{STREET}}})"
 STREET_NAMES = "max by (street, street_name) (appeal_branch_info)"
-EVERY_STREET = f"count({BRANCH_NAMES}) == count(max by (branch) (appeal_branch_info))"
-UNROUTED = (f'label_replace(label_replace({EVERY_STREET}, "branch", "none", "", ""), '
-            '"branch_name", "无支部 (none: street queue, unrouted)", "", "")')
+QUEUES = ('label_replace(label_replace(max(appeal_branch_info), "branch", "none", "", ""), '
+          '"branch_name", "街道队列 (none: in a street queue)", "", "")')
 
 
 @dataclass(frozen=True)
@@ -99,8 +97,10 @@ def quantile(q: float, histogram: str) -> str:
 
 
 def outcome(measure: str) -> str:
-    """One measure of the selected branches' cases registered in $period, per branch."""
-    return db_gauge("appeal_case_outcomes", "branch", 'period="$period"', f'measure="{measure}"', BRANCH)
+    """One measure of the cases registered in $period, per street and branch (branch none:
+    the street's queue), of the selected streets and branches."""
+    return db_gauge("appeal_case_outcomes", "street, branch", 'period="$period"', f'measure="{measure}"', STREET,
+                    BRANCH)
 
 
 def with_branch_name(per_branch: str) -> str:
@@ -110,8 +110,8 @@ def with_branch_name(per_branch: str) -> str:
 
 
 def per_street(per_branch: str) -> str:
-    joined = f"{per_branch} * on (branch) group_left (street, street_name) {BRANCH_STREETS}"
-    return summed(joined, "street, street_name")
+    """Adds up a street's branches and its queue, as `appeal report --street` does."""
+    return f"({summed(per_branch, 'street')} * on (street) group_left (street_name) {STREET_NAMES})"
 
 
 def overall_rate(rate: Rate) -> str:
@@ -297,11 +297,10 @@ def street_variable() -> dashboard.QueryVariable:
 
 
 def branch_variable() -> dashboard.QueryVariable:
-    """All means the branches of the selected streets (no custom all value), so choosing a
-    street narrows every branch-labelled panel. Cases without a branch ("none": waiting in a
-    street queue, never routed) belong to no street: they are an option only while every
-    street is selected, so the district's totals are `appeal report`'s."""
-    return named_variable("branch", "党支部 (branch)", "branch", f"{BRANCH_NAMES} or {UNROUTED}")
+    """All means the branches of the selected streets and their queues (no custom all
+    value), so choosing a street narrows every branch-labelled panel, and a street's totals
+    are `appeal report --street`'s: its branches' cases and its queue's."""
+    return named_variable("branch", "党支部 (branch)", "branch", f"{BRANCH_NAMES} or {QUEUES}")
 
 
 # Dashboards

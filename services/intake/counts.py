@@ -43,9 +43,10 @@ def measure_conditions() -> dict[str, ColumnElement[bool]]:
 
 
 async def outcome_counts(session: AsyncSession, starts: Mapping[str, datetime | None],
-                         ) -> dict[tuple[str, str, str], int]:
-    """(period, branch, measure) → cases, for the cases registered since each period's start
-    (None: all), in one pass over the register."""
+                         ) -> dict[tuple[str, str, str, str], int]:
+    """(period, street, branch, measure) → cases, for the cases registered since each
+    period's start (None: all), in one pass over the register. A case counts under the
+    branch it is with now and that branch's street, or under its street's queue."""
     keys: list[tuple[str, str]] = []
     sums = []
     measures = measure_conditions()
@@ -54,9 +55,10 @@ async def outcome_counts(session: AsyncSession, starts: Mapping[str, datetime | 
         for measure, condition in measures.items():
             keys.append((period, measure))
             sums.append(func.sum(case((and_(in_period, condition), 1), else_=0)))
-    rows = await session.execute(select(col(Case.branch_code), *sums).group_by(col(Case.branch_code)))
-    return {(period, branch or NO_BRANCH, measure): int(value or 0)
-            for branch, *values in rows.all() for (period, measure), value in zip(keys, values, strict=True)}
+    rows = await session.execute(select(col(Case.street_code), col(Case.branch_code), *sums)
+                                 .group_by(col(Case.street_code), col(Case.branch_code)))
+    return {(period, street or NO_BRANCH, branch or NO_BRANCH, measure): int(value or 0)
+            for street, branch, *values in rows.all() for (period, measure), value in zip(keys, values, strict=True)}
 
 
 async def running_near_deadline(session: AsyncSession, until: datetime) -> list[Any]:

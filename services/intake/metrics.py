@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from services.intake.counts import AGE_BANDS
+from services.intake.counts import AGE_BANDS, NO_BRANCH
 from services.intake.report import MEASURES, PERIODS
 from shared.district import District
 from shared.events import SlaStage
@@ -36,8 +36,9 @@ class IntakeMetrics:
             outcomes=Snapshot(
                 "appeal_case_outcomes", "Of the cases registered in the period, a branch's counts that the report's "
                 "rates divide (measure: cases, dispatched, accepted_on_time, responded_on_time, resolved, rated, "
-                "satisfied).", ["period", "branch", "measure"], registry,
-                zeros=[(p, b, m) for p in PERIODS for b in branches for m in MEASURES]),
+                "satisfied); branch none: cases in the street's queue.", ["period", "street", "branch", "measure"],
+                registry, zeros=[(period, street, branch, measure) for period in PERIODS
+                                 for street, branch in _branches_and_queues(district) for measure in MEASURES]),
             breaching_soon=Snapshot("appeal_cases_breaching_soon", "Open cases warned about whose deadline has not "
                                     "passed, by the deadline that counts.", ["stage", "branch"], registry,
                                     zeros=stages_by_branch),
@@ -58,3 +59,9 @@ class IntakeMetrics:
                 metrics.branch_info.labels(community.branch.code, community.branch.name, community.code,
                                            community.name, street.code, street.name).set(1)
         return metrics
+
+
+def _branches_and_queues(district: District) -> list[tuple[str, str]]:
+    """(street, branch) of every branch, and (street, "none") of every street's queue."""
+    return [(street.code, branch) for street in district.streets
+            for branch in [*(c.branch.code for c in street.communities), NO_BRANCH]]

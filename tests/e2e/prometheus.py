@@ -50,7 +50,7 @@ class Prometheus:
 
 @contextmanager
 def prometheus_scraping(target: str, workdir: Path, *, job: str = "appeal",
-                        interval: str = "1s") -> Iterator[Prometheus]:
+                        interval: str = "2s") -> Iterator[Prometheus]:
     """Prometheus with the deploy/ alert rules, scraping ``target`` as one job, as the
     deploy README says to scrape `appeal dev`."""
     binary = shutil.which("prometheus")

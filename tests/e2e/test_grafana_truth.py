@@ -27,6 +27,9 @@ GRAFANA_VARIABLES = {"__range": "10m", "__rate_interval": "1m", "__interval": "1
 RATES = {"accept_rate": ("accepted_on_time", "dispatched"), "respond_rate": ("responded_on_time", "dispatched"),
          "resolution_rate": ("resolved", "dispatched"), "satisfaction_rate": ("satisfied", "rated")}
 """The report's CSV columns and the appeal_case_outcomes measures each divides."""
+RATE_PANELS = {"响应率 (on-time accept rate)": "accept_rate", "1h响应率 (on-time respond rate)": "respond_rate",
+               "解决率 (resolution rate)": "resolution_rate", "满意率 (satisfaction rate)": "satisfaction_rate"}
+"""The SLA overview's stat panels of the district's rates."""
 
 
 @contextmanager
@@ -57,13 +60,14 @@ def test_grafana_shows_what_the_report_says(tmp_path: Path):
             the_rates_are_the_reports(prometheus, district)
 
 
-def panel_queries() -> Iterator[tuple[str, str, str]]:
+def panel_queries(**chosen: str) -> Iterator[tuple[str, str, str]]:
     """(dashboard, panel, expression) of every query, Grafana's variables filled in as
-    "All" and the first option of each custom variable."""
+    chosen, else as "All" and the current option of each custom variable."""
     assert DASHBOARDS, "no dashboards in deploy/grafana/dashboards"
     for path in DASHBOARDS:
         dashboard = json.loads(path.read_text(encoding="utf-8"))
-        values = {**GRAFANA_VARIABLES, **{v["name"]: _all_or_first(v) for v in dashboard["templating"]["list"]}}
+        values = {**GRAFANA_VARIABLES, **{v["name"]: _all_or_first(v) for v in dashboard["templating"]["list"]},
+                  **chosen}
         for panel in _panels(dashboard["panels"]):
             for target in panel.get("targets", []):
                 if expr := target.get("expr"):
@@ -87,12 +91,16 @@ def the_rates_are_the_reports(prometheus: Prometheus, district: Path) -> None:
     """Polled until they agree: the gauges are read every 15 s, and a mismatch that never
     goes away is a different definition."""
     deadline = time.monotonic() + 90
+    panels = {RATE_PANELS[title]: expr for _, title, expr in panel_queries(period="all") if title in RATE_PANELS}
+    assert len(panels) == len(RATES), f"rate panels not found: {sorted(panels)}"
     while True:
         report = _report(district)
-        differences = [f"{period} {branch} {rate}: PromQL {shown}, report {expected}"
+        differences = [f"{period} {branch or '合计'} {rate}: PromQL {shown}, report {expected}"
                        for period in ("7d", "30d", "all") for branch, rates in report.items()
                        for rate, expected in rates.items()
                        if (shown := _percent(prometheus, period, branch, rate)) != expected]
+        differences += [f"dashboard panel {rate}: {shown}, report {report[''][rate]}" for rate, expr in panels.items()
+                        if (shown := _as_printed(prometheus.value(expr))) != report[""][rate]]
         if not differences or time.monotonic() > deadline:
             break
         time.sleep(3)
@@ -115,10 +123,13 @@ def _percent(prometheus: Prometheus, period: str, branch: str, rate: str) -> str
     match = f'branch="{branch}"' if branch else 'branch=~".*"'
 
     def counted(measure: str) -> str:
-        return f'sum(max by (branch) (appeal_case_outcomes{{period="{period}",measure="{measure}",{match}}}))'
+        return f'sum(max by (street, branch) (appeal_case_outcomes{{period="{period}",measure="{measure}",{match}}}))'
 
-    value = prometheus.value(f"{counted(part)} / {counted(whole)}")
-    return "-" if value is None or math.isnan(value) else f"{value * 100:.1f}"
+    return _as_printed(prometheus.value(f"{counted(part)} / {counted(whole)}"))
+
+
+def _as_printed(rate: float | None) -> str:
+    return "-" if rate is None or math.isnan(rate) else f"{rate * 100:.1f}"
 
 
 def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:

@@ -26,20 +26,24 @@ from shared.settings import Settings
 from tests.unit.factories import sample_district
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+DISTRICT = sample_district()
 BRANCHES = ["B0101", "B0102", "B0201", None]
 STREETS = ["S01", "S02", None]
+"""Where a case is: a branch (and its street), or a street's queue, or nowhere yet."""
 
 
 def random_case(rng: random.Random, seq: int) -> Case:
     """Every combination that decides a count turns up among a few hundred of these."""
     dispatched = rng.random() < 0.8
+    branch = rng.choice(BRANCHES)
+    street = DISTRICT.street_of_branch[branch] if branch else rng.choice(STREETS)
     maybe = lambda value: value if rng.random() < 0.5 else None  # noqa: E731
     deadline = lambda: NOW + timedelta(minutes=rng.uniform(-90, 90))  # noqa: E731
     return Case(
         case_id=str(uuid.uuid4()), case_no=f"GL{seq:08d}", tracking_code="ABCD2345", source="hotline",
         description="楼道噪音", category="noise", priority=rng.choice(["normal", "urgent"]),
         created_at=NOW - timedelta(days=rng.uniform(0, 45)), correlation_id=str(uuid.uuid4()),
-        status=rng.choice(STATUSES), branch_code=rng.choice(BRANCHES), street_code=rng.choice(STREETS),
+        status=rng.choice(STATUSES), branch_code=branch, street_code=street,
         first_dispatched_at=NOW - timedelta(days=1) if dispatched else None,
         seconds_to_accept=maybe(rng.uniform(10, 900)), accept_breached=rng.random() < 0.3,
         seconds_to_respond=maybe(rng.uniform(60, 5000)), respond_breached=rng.random() < 0.3,
@@ -66,15 +70,27 @@ def test_every_measure_of_the_report_has_its_condition():
 
 
 async def test_the_outcome_gauges_count_what_the_report_counts(intake_db):
+    """Branch by branch as `appeal report` shows them, and street by street as `appeal
+    report --street` and the supervisor page do (its branches and its queue)."""
     starts = {period: (NOW - window if window else None) for period, (_, window) in PERIODS.items()}
     async with intake_db.reading() as session:
         counted = await outcome_counts(session, starts)
         for period, start in starts.items():
+            by_branch: Counter[tuple[str, str]] = Counter()
+            by_street: Counter[tuple[str, str]] = Counter()
+            for (p, street, branch, measure), n in counted.items():
+                if p == period:
+                    by_branch[branch, measure] += n
+                    by_street[street, measure] += n
             report = build_report(await report_rows(session, since=start), {})
-            expected = {(period, NO_BRANCH if line.branch_code == UNROUTED else line.branch_code, measure):
-                        getattr(line, measure) for line in report.lines for measure in MEASURES}
-            assert {key: n for key, n in counted.items() if key[0] == period} == expected
-            assert sum(n for (p, _, m), n in counted.items() if p == period and m == "rated") == report.total.rated
+            assert +by_branch == +Counter({(NO_BRANCH if line.branch_code == UNROUTED else line.branch_code, measure):
+                                           getattr(line, measure) for line in report.lines for measure in MEASURES})
+            for street in DISTRICT.streets:
+                branches = [c.branch.code for c in street.communities]
+                total = build_report(await report_rows(session, since=start, street_code=street.code,
+                                                       street_branches=branches), {}).total
+                assert {m: by_street[street.code, m] for m in MEASURES} == {m: getattr(total, m) for m in MEASURES}
+                assert total.rated > 0 or street.code not in STREETS
 
 
 async def test_the_deadline_gauges_count_what_the_watch_list_shows(intake_db):

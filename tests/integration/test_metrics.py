@@ -48,10 +48,12 @@ async def test_every_labelled_series_the_district_names_starts_at_zero(kafka, tm
             expect("appeal_feedback_total", branch=branch, satisfied=satisfied)
         for period in PERIODS:
             for measure in MEASURES:
-                expect("appeal_case_outcomes", period=period, branch=branch, measure=measure)
+                expect("appeal_case_outcomes", period=period, street=district.street_of_branch[branch], branch=branch,
+                       measure=measure)
     for street in district.streets:
         expect("appeal_cases_escalated_total", street=street.code)
         expect("appeal_street_queue", street=street.code)
+        expect("appeal_case_outcomes", period="all", street=street.code, branch="none", measure="cases")
     for category in district.categories:
         for source in ("hotline", "grid"):
             expect("appeal_cases_received_total", source=source, category=category.code)
@@ -61,6 +63,7 @@ async def test_every_labelled_series_the_district_names_starts_at_zero(kafka, tm
         for topic in consumed:
             expect("appeal_dead_letters_total", service=service, topic=topic)
             expect("appeal_redeliveries_total", service=service, topic=topic)
+            expect("appeal_consumer_stuck", service=service, topic=topic)
             expect("appeal_consumed_messages_total", group=f"appeal-{service}", topic=topic)
     assert not missing, "\n".join(missing)
     community = district.communities[0]

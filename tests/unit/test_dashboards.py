@@ -46,7 +46,7 @@ SPEC_METRICS: dict[str, set[str]] = {
     "appeal_dead_letters_total": {"service", "topic"},
     "appeal_redeliveries_total": {"service", "topic"},
     "appeal_consumer_stuck": {"service", "topic"},
-    "appeal_case_outcomes": {"period", "branch", "measure"},
+    "appeal_case_outcomes": {"period", "street", "branch", "measure"},
     "appeal_branch_info": {"branch", "branch_name", "community", "community_name", "street", "street_name"},
     "appeal_cases_breaching_soon": {"stage", "branch"},
     "appeal_cases_overdue": {"stage", "branch"},
@@ -280,21 +280,22 @@ def branch_series(branch: str, name: str, street: str, street_name: str) -> list
             for i in (1, 2)]
 
 
-def outcome_series(branch: str, dispatched: int, accepted: int) -> list[dict[str, str]]:
+def outcome_series(street: str, branch: str, dispatched: int, accepted: int) -> list[dict[str, str]]:
     return [{"series": f'appeal_case_outcomes{{job="intake",instance="intake-{i}:8000",period="30d",'
-                       f'branch="{branch}",measure="{measure}"}}', "values": f"{count}x5"}
+                       f'street="{street}",branch="{branch}",measure="{measure}"}}', "values": f"{count}x5"}
             for i in (1, 2) for measure, count in (("dispatched", dispatched), ("accepted_on_time", accepted))]
 
 
 SAMPLE_DISTRICT = [
-    *branch_series("B0101", "三坊七巷社区党支部", "S01", "鼓东街道"), *outcome_series("B0101", 10, 8),
-    *branch_series("B0102", "虎节社区党支部", "S01", "鼓东街道"), *outcome_series("B0102", 10, 6),
-    *branch_series("B0201", "西湖社区党支部", "S02", "鼓西街道"), *outcome_series("B0201", 4, 3),
-    *outcome_series("none", 16, 0),
+    *branch_series("B0101", "三坊七巷社区党支部", "S01", "鼓东街道"), *outcome_series("S01", "B0101", 10, 8),
+    *branch_series("B0102", "虎节社区党支部", "S01", "鼓东街道"), *outcome_series("S01", "B0102", 10, 6),
+    *branch_series("B0201", "西湖社区党支部", "S02", "鼓西街道"), *outcome_series("S02", "B0201", 4, 3),
+    *outcome_series("S01", "none", 12, 0), *outcome_series("S02", "none", 4, 0),
 ]
-"""Two intake replicas reporting the same database: a sum without max first would double everything."""
+"""Two intake replicas reporting the same database: a sum without max first would double
+everything. Each street's queue holds cases dispatched before and escalated since."""
 EVERYWHERE = {"street": ".*", "branch": "(B0101|B0102|B0201|none)"}
-STREET_S01 = {"street": "S01", "branch": "(B0101|B0102)"}
+STREET_S01 = {"street": "S01", "branch": "(B0101|B0102|none)"}
 
 
 @needs_promtool
@@ -308,18 +309,21 @@ def test_the_counts_and_rates_are_appeal_reports_whatever_the_replicas(tmp_path)
     expectations = [
         (panel_query("派单"), EVERYWHERE, [sample(40)]),
         (panel_query("响应率"), EVERYWHERE, [sample(17 / 40)]),
-        (panel_query("响应率"), STREET_S01, [sample(14 / 20)]),
-        (panel_query("各街道"), EVERYWHERE, [sample(14 / 20, street="S01", street_name="鼓东街道"),
-                                             sample(3 / 4, street="S02", street_name="鼓西街道")]),
-        (panel_query("支部排行"), STREET_S01, [sample(8 / 10, branch="B0101", branch_name="三坊七巷社区党支部"),
-                                               sample(6 / 10, branch="B0102", branch_name="虎节社区党支部")]),
-        (variable_query("branch"), STREET_S01, [sample(1, branch="B0101", branch_name="三坊七巷社区党支部"),
-                                                sample(1, branch="B0102", branch_name="虎节社区党支部")]),
+        (panel_query("响应率"), STREET_S01, [sample(14 / 32)]),
+        (panel_query("各街道"), EVERYWHERE, [sample(14 / 32, street="S01", street_name="鼓东街道"),
+                                             sample(3 / 8, street="S02", street_name="鼓西街道")]),
+        (panel_query("支部排行"), STREET_S01, [
+            sample(8 / 10, street="S01", branch="B0101", branch_name="三坊七巷社区党支部"),
+            sample(6 / 10, street="S01", branch="B0102", branch_name="虎节社区党支部")]),
+        (variable_query("branch"), STREET_S01, [
+            sample(1, branch="B0101", branch_name="三坊七巷社区党支部"),
+            sample(1, branch="B0102", branch_name="虎节社区党支部"),
+            sample(1, branch="none", branch_name="街道队列 (none: in a street queue)")]),
         (variable_query("branch"), {"street": ".*"}, [
             sample(1, branch="B0101", branch_name="三坊七巷社区党支部"),
             sample(1, branch="B0102", branch_name="虎节社区党支部"),
             sample(1, branch="B0201", branch_name="西湖社区党支部"),
-            sample(3, branch="none", branch_name="无支部 (none: street queue, unrouted)")]),
+            sample(1, branch="none", branch_name="街道队列 (none: in a street queue)")]),
     ]
     tests = {"rule_files": [], "evaluation_interval": "1m", "tests": [{
         "interval": "1m", "input_series": SAMPLE_DISTRICT,
