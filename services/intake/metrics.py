@@ -2,6 +2,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from services.intake.caseview import OPEN_STATUSES
 from services.intake.counts import AGE_BANDS, NO_BRANCH
 from services.intake.report import MEASURES, PERIODS
 from shared.district import District
@@ -32,7 +33,8 @@ class IntakeMetrics:
         stages_by_branch = [(stage, branch) for stage in SlaStage for branch in branches]
         metrics = cls(
             received=Counter("appeal_cases_received", "Cases registered.", ["source", "category"], registry=registry),
-            open_cases=Snapshot("appeal_open_cases", "Cases not yet closed.", ["branch", "status"], registry),
+            open_cases=Snapshot("appeal_open_cases", "Cases not yet closed.", ["branch", "status"], registry,
+                                zeros=[(b, status) for b in [*branches, NO_BRANCH] for status in OPEN_STATUSES]),
             outcomes=Snapshot(
                 "appeal_case_outcomes", "Of the cases registered in the period, a branch's counts that the report's "
                 "rates divide (measure: cases, dispatched, accepted_on_time, responded_on_time, resolved, rated, "

@@ -9,6 +9,7 @@ from shared import topics
 from shared.events import SlaStage
 from tests.integration.harness import Running, running_system, settings_for
 from tests.unit.factories import sample_district
+from tests.unit.test_dashboards import HISTOGRAMS, SPEC_METRICS
 
 SERVICES_CONSUMING = {"intake": topics.INBOUND_TOPICS, "dispatch": (topics.CASE_REGISTERED,),
                       "claim": (topics.CASE_DISPATCH,), "sla": (topics.CASE_DISPATCH,),
@@ -93,3 +94,17 @@ async def test_a_case_is_counted_as_consumed_and_published_and_leaves_no_lag(kaf
             return True
 
         await run.wait_for(counted)
+
+
+async def test_the_system_exports_every_metric_the_dashboards_and_alerts_use(kafka, tmp_path):
+    """The dashboards' and rules' tests check their queries against SPEC_METRICS; this
+    checks SPEC_METRICS against what the services expose, names and labels."""
+    async with running_system(settings_for(kafka.bootstrap, tmp_path)) as run:
+        found = await samples(run)
+    exposed: dict[str, set[str]] = {}
+    for name, labels in found:
+        base = next((name.removesuffix(suffix) for suffix in ("_bucket", "_count", "_sum", "_created")
+                     if name.removesuffix(suffix) in HISTOGRAMS), name)
+        exposed.setdefault(base, set()).update(key for key, _ in labels if key != "le")
+    wanted = {name: labels for name, labels in SPEC_METRICS.items() if name != "up"}
+    assert {name: exposed.get(name) for name in wanted} == wanted
