@@ -3,7 +3,7 @@ consumer middleware, and no citizen phone number ever written in full."""
 
 import logging
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, WrappedLogger
@@ -13,9 +13,19 @@ from shared.privacy import mask_phones_in_text
 
 def _mask_phone_numbers(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     for key, value in event_dict.items():
-        if isinstance(value, str):
-            event_dict[key] = mask_phones_in_text(value)
+        event_dict[key] = _masked(value)
     return event_dict
+
+
+def _masked(value: Any) -> Any:
+    """Strings anywhere in a value: a problem list or an error detail holds text people typed too."""
+    if isinstance(value, str):
+        return mask_phones_in_text(value)
+    if isinstance(value, dict):
+        return {key: _masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_masked(item) for item in value]
+    return value
 
 
 def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:

@@ -1,5 +1,7 @@
 """The `appeal` command as a user runs it: real processes, real ports, Ctrl-C."""
 
+import asyncio
+import json
 import os
 import re
 import secrets
@@ -14,15 +16,22 @@ from pathlib import Path
 import httpx
 import pytest
 
+from shared import topics
 from shared.embedded import free_port
 from shared.settings import INSECURE_DEV_KEY
-from tests.integration.harness import district_file
+from tests.integration.harness import district_file, publish
 
 pytestmark = pytest.mark.e2e
 APPEAL = [str(Path(sys.executable).parent / "appeal")]
 MOBILE = re.compile(r"(?<![\d*])1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}(?!\d)")
 """A full mobile number as the simulator writes them into free text: plain, spaced, dashed."""
 TOKEN = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.")
+PHONES_EVERYWHERE = json.dumps({
+    "source": "hotline", "external_id": "RX-PHONES-1", "description": "楼道漏水，请回电 13800000002",
+    "citizen_name": "李先生 13800000003", "address": "南后街 138-0000-0004 号", "citizen_phone": "13800000005",
+    "grid_code": "网格员电话13800000006"}, ensure_ascii=False).encode()
+"""A report refused for a grid the district does not have, with numbers in every text
+field: it is dead-lettered, and the log line saying so quotes the value it refused."""
 
 
 def appeal(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -109,6 +118,7 @@ def test_dev_runs_the_loop_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
     try:
         broker_port = int(_wait_for_line(process, r"Kafka\s+127\.0\.0\.1:(\d+)", 30, seen).group(1))
         _wait_for_line(process, r"ready\s+http", 60, seen)
+        asyncio.run(publish(f"127.0.0.1:{broker_port}", topics.INBOUND_HOTLINE, PHONES_EVERYWHERE))
         assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
         _wait_for_line(process, r"received [1-9]\d*\s+dispatched [1-9]\d*\s+claimed [1-9]", 60, seen)
         _wait_for_line(process, r"closed [1-9]\d*\s+reopened \d+\s+breached [1-9]", 90, seen)
@@ -125,7 +135,7 @@ def test_dev_runs_the_loop_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
     assert "stopped." in rest
     assert not _port_open(port) and not _port_open(broker_port), "Ctrl-C left a server listening"
     log = (data_dir / "appeal.log").read_text(encoding="utf-8")
-    for event in ("service_started", "sla_breached", "sla_timers_fired"):
+    for event in ("service_started", "sla_breached", "sla_timers_fired", "message_dead_lettered"):
         assert event in log, event
     assert not MOBILE.search(log), f"a full phone number reached the log: {MOBILE.search(log)}"
     assert not TOKEN.search(log), "a sign-in token reached the log"
