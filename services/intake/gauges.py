@@ -3,6 +3,7 @@ what supervisors steer by (the report's counts per period, cases near or past a
 deadline, the streets' queues, open cases by age) a little less often."""
 
 import asyncio
+import time
 
 from services.intake.counts import open_cases_by_age, outcome_counts, running_near_deadline, street_queues
 from services.intake.metrics import IntakeMetrics
@@ -15,6 +16,9 @@ from shared.district import District
 
 OPEN_CASES_REFRESH_SECONDS = 5.0
 SUPERVISION_REFRESH_SECONDS = 15.0
+SUPERVISION_SHARE = 0.05
+"""The most of the time the supervision read may take: it reads every case (the "all"
+period), longer the larger the register, so a large register is read less often."""
 
 
 class CaseGauges:
@@ -31,8 +35,10 @@ class CaseGauges:
 
     async def keep_supervision(self) -> None:
         while True:
+            started = time.monotonic()
             await self.read_supervision()
-            await asyncio.sleep(SUPERVISION_REFRESH_SECONDS)
+            took = time.monotonic() - started
+            await asyncio.sleep(max(SUPERVISION_REFRESH_SECONDS, took / SUPERVISION_SHARE))
 
     async def read_open_cases(self) -> None:
         async with self._db.reading() as session:
