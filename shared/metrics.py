@@ -52,9 +52,6 @@ class Snapshot(Collector):
     def update(self, values: Mapping[Any, float]) -> None:
         self._values = {**self._zeros, **values}
 
-    def value(self, *labels: str) -> float | None:
-        return self._values.get(labels)
-
     def describe(self) -> Iterable[Metric]:
         return [GaugeMetricFamily(self.name, self._documentation, labels=self._labels)]
 

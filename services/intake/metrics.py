@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from typing import get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -6,10 +7,8 @@ from services.intake.caseview import OPEN_STATUSES
 from services.intake.counts import AGE_BANDS, NO_BRANCH
 from services.intake.report import MEASURES, PERIODS
 from shared.district import District
-from shared.events import SlaStage
+from shared.events import SlaStage, Source
 from shared.metrics import Snapshot, start_at_zero
-
-SOURCES = ("hotline", "grid")
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,7 @@ class IntakeMetrics:
                               ["branch", "branch_name", "community", "community_name", "street", "street_name"],
                               registry=registry),
         )
-        start_at_zero(metrics.received, SOURCES, [category.code for category in district.categories])
+        start_at_zero(metrics.received, get_args(Source), [category.code for category in district.categories])
         for street in district.streets:
             for community in street.communities:
                 metrics.branch_info.labels(community.branch.code, community.branch.name, community.code,
