@@ -40,7 +40,9 @@ log = structlog.get_logger()
 HANDLER_ATTEMPTS = 3
 BATCH_RECORDS = 500
 BATCH_WAIT_MS = 50
-HEADER_KEYS = ("event_id", "case_id", "correlation_id")
+HEADER_KEYS = ("event_id", "case_id", "project_id", "correlation_id")
+KEY_HEADERS = {topics.PROJECT_EVENTS: "project_id"}
+"""The header naming what a topic's events are keyed by, where it is not the case."""
 
 
 async def ensure_topics(bootstrap: str, partitions: int, names: Sequence[str] = topics.ALL_TOPICS) -> None:
@@ -182,7 +184,7 @@ class EventProducer:
         send = self._producer.send
         futures = [
             await send(row.topic, row.payload.encode(), key=row.key.encode(), headers=[
-                ("event_id", row.event_id.encode()), ("case_id", row.key.encode()),
+                ("event_id", row.event_id.encode()), (KEY_HEADERS.get(row.topic, "case_id"), row.key.encode()),
                 ("correlation_id", row.correlation_id.encode()), ("event_type", row.event_type.encode()),
                 ("content-type", b"application/json")])
             for row in rows

@@ -76,6 +76,8 @@ class Person(_Entry):
 
 class Member(Person):
     skills: list[str] = []
+    secretary: bool = Field(default=False, description="The branch secretary (支部书记): publishes the branch's "
+                                                       "volunteer projects and confirms its members' completions.")
 
 
 class Branch(_Entry):
@@ -99,6 +101,25 @@ class Street(_Entry):
     communities: list[Community] = Field(min_length=1)
 
 
+class PointsRules(_Entry):
+    """How volunteer projects earn points (积分); the ledger keeps each entry's reason."""
+
+    per_project: int = Field(default=10, ge=0, description="A project's points per member unless its publisher "
+                                                           "sets them.")
+    max_per_project: int = Field(default=100, ge=0, description="The most points a publisher may set.")
+    good_evaluation_bonus: int = Field(default=5, ge=0, description="Added for each confirmed member once the "
+                                                                     "residents served rate the project good.")
+    good_rating: int = Field(default=4, ge=1, le=5, description="The residents' rating that counts as good.")
+    late_withdrawal: int = Field(default=0, le=0, description="Added (0 or less) when a member withdraws after the "
+                                                               "claim cut-off: no points, or a penalty.")
+
+    @model_validator(mode="after")
+    def _default_within_most(self) -> "PointsRules":
+        if self.per_project > self.max_per_project:
+            raise ValueError("per_project must not exceed max_per_project")
+        return self
+
+
 class Open311Client(_Entry):
     name: str
     api_key: str = Field(min_length=1)
@@ -119,6 +140,7 @@ class District(_Entry):
         default=[], description="The district's command center (指挥中心): supervisors of every street.")
     open311_clients: list[Open311Client] = []
     escalation_loops: int = Field(default=2, ge=0, description="Branch hops on accept breach before the street queue.")
+    points: PointsRules = PointsRules()
 
     @model_validator(mode="after")
     def _consistent(self) -> "District":
@@ -162,6 +184,15 @@ class District(_Entry):
             for community in street.communities:
                 for member in community.members:
                     yield member, "member", community.branch.code
+
+    @cached_property
+    def member_by_id(self) -> dict[str, Member]:
+        return {m.id: m for c in self.communities for m in c.members}
+
+    @cached_property
+    def secretaries(self) -> dict[str, str]:
+        """Each branch secretary's id and the branch they lead."""
+        return {m.id: c.branch.code for c in self.communities for m in c.members if m.secretary}
 
     @cached_property
     def person_by_id(self) -> dict[str, Person]:

@@ -87,18 +87,34 @@ class InboundReport(CaseReport):
     )
 
 
-class Envelope(BaseModel):
+class Message(BaseModel):
+    """What every internal event carries, whatever it is about; ``key`` is what it is
+    published under, so one subject's events stay in order on one partition."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4, description="Idempotency key.")
     version: int = Field(default=1, description="Schema version of this event type.")
     occurred_at: datetime = Field(description="When the change was decided (UTC).")
-    case_id: uuid.UUID = Field(description="The case; also the Kafka key.")
-    correlation_id: uuid.UUID = Field(description="Shared by every event one report causes.")
+    correlation_id: uuid.UUID = Field(description="Shared by every event one report (or one project) causes.")
 
     if TYPE_CHECKING:
         type: str
         """Each event class declares its own: the Literal that tags it in a topic's union."""
+
+    @property
+    def key(self) -> str:
+        raise NotImplementedError
+
+
+class Envelope(Message):
+    """An event about a case."""
+
+    case_id: uuid.UUID = Field(description="The case; also the Kafka key.")
+
+    @property
+    def key(self) -> str:
+        return str(self.case_id)
 
 
 class CaseSummary(BaseModel):
@@ -323,6 +339,88 @@ class CaseReopened(Envelope):
     reason: FreeText
 
 
+class ProjectEnvelope(Message):
+    """An event about a volunteer service project (志愿服务项目)."""
+
+    project_id: uuid.UUID = Field(description="The project; also the Kafka key.")
+
+    @property
+    def key(self) -> str:
+        return str(self.project_id)
+
+
+class ProjectPublished(ProjectEnvelope):
+    """A branch secretary or a street supervisor published a project from the needs list
+    (需求清单) in the project hall (服务大厅)."""
+
+    type: Literal["project.published"] = "project.published"
+    project_no: str = Field(description="What people read and say: XM, the local date, a sequence.",
+                            examples=["XM20261205-003"])
+    title: FreeText = Field(examples=["独居老人上门探访"])
+    description: FreeText
+    skills: list[str] = Field(description="Category codes of the skills wanted; members with them see it first.")
+    place: FreeText = Field(examples=["三坊七巷社区服务站"])
+    starts_at: datetime
+    ends_at: datetime
+    claim_cutoff: datetime = Field(description="Claims close, and a withdrawal no longer reopens the slot.")
+    slots: int = Field(ge=1, description="How many members the project takes.")
+    points: int = Field(ge=0, description="Points each member earns once the completion is confirmed.")
+    street_code: str
+    branch_code: str | None = Field(description="The publishing branch; none for a project of the whole street.")
+    publisher_id: str
+    series_id: uuid.UUID | None = Field(
+        default=None, description="Shared by the occurrences of a recurring project (every Saturday morning…).")
+    occurrence: int = Field(default=1, description="Which occurrence of its series, from 1.")
+    case_ids: list[uuid.UUID] = Field(
+        default=[], description="Appeals the project answers; each case's timeline links to it.")
+    evaluation_code_hash: str = Field(description="sha256 of the code the residents served evaluate it with.")
+
+
+class ProjectMemberEvent(ProjectEnvelope):
+    """A member's step in a project; ``branch_code`` is the member's own branch."""
+
+    member_id: str
+    branch_code: str
+    street_code: str
+
+
+class ProjectSlotClaimed(ProjectMemberEvent):
+    type: Literal["project.slot_claimed"] = "project.slot_claimed"
+    filled: int = Field(description="Slots taken, this one included.")
+    slots: int
+
+
+class ProjectSlotWithdrawn(ProjectMemberEvent):
+    """Before the cut-off the slot reopens; after it (``late``) it does not, and the
+    district's ``points.late_withdrawal`` applies."""
+
+    type: Literal["project.slot_withdrawn"] = "project.slot_withdrawn"
+    filled: int = Field(description="Slots taken after this withdrawal.")
+    late: bool
+
+
+class ProjectCheckedIn(ProjectMemberEvent):
+    type: Literal["project.checked_in"] = "project.checked_in"
+
+
+class ProjectCheckedOut(ProjectMemberEvent):
+    type: Literal["project.checked_out"] = "project.checked_out"
+
+
+class ProjectReported(ProjectMemberEvent):
+    type: Literal["project.reported"] = "project.reported"
+    note: FreeText
+
+
+class ProjectCompletionConfirmed(ProjectMemberEvent):
+    """The secretary (or the street's supervisor) confirmed the member's completion: the
+    points are credited from this, exactly once."""
+
+    type: Literal["project.completion_confirmed"] = "project.completion_confirmed"
+    points: int = Field(ge=0)
+    confirmed_by: str
+
+
 DispatchEvent = Annotated[CaseDispatched | CaseEscalated, Field(discriminator="type")]
 TaskEvent = Annotated[
     TaskClaimed | TaskResponded | TaskResolved | TaskReturned | TaskSuspended | TaskResumed | TaskUrged
@@ -333,6 +431,12 @@ SlaEvent = Annotated[SlaWarning | SlaDeadlineReached | SlaExtended, Field(discri
 FeedbackEvent = Annotated[
     FeedbackRecorded | MemberEvaluated | CaseClosed | CaseReopened, Field(discriminator="type")
 ]
+ProjectEvent = Annotated[
+    ProjectPublished | ProjectSlotClaimed | ProjectSlotWithdrawn | ProjectCheckedIn | ProjectCheckedOut
+    | ProjectReported | ProjectCompletionConfirmed,
+    Field(discriminator="type"),
+]
+project_event_adapter: TypeAdapter[ProjectEvent] = TypeAdapter(ProjectEvent)
 CaseEvent = Annotated[
     CaseRegistered | DispatchEvent | TaskEvent | SlaEvent | FeedbackEvent,
     Field(discriminator="type"),
@@ -346,6 +450,7 @@ PUBLISHED: dict[str, Any] = {
     topics.TASK_EVENTS: TaskEvent,
     topics.SLA_EVENTS: SlaEvent,
     topics.FEEDBACK_EVENTS: FeedbackEvent,
+    topics.PROJECT_EVENTS: ProjectEvent,
 }
 """Each internal topic and the events on it; a new event type goes into its topic's union above."""
 

@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel, col
 
 from shared.clock import SystemClock
 from shared.db import Database
-from shared.events import Envelope
+from shared.events import Message
 from shared.outbox import OutboxMessage, OutboxRelay, outbox_values
 from shared.preload import Rows
 
@@ -35,7 +35,7 @@ class Transaction:
 
     session: AsyncSession
     fresh: set[str] = field(default_factory=set)
-    emitted: list[Envelope] = field(default_factory=list)
+    emitted: list[Message] = field(default_factory=list)
     committed: list[Callable[[], None]] = field(default_factory=list)
     rows: Rows = field(init=False)
     """Rows the handlers of a batch look up, loaded for all its events at once."""
@@ -43,7 +43,7 @@ class Transaction:
     def __post_init__(self) -> None:
         self.rows = Rows(self.session)
 
-    def emit(self, *events: Envelope) -> None:
+    def emit(self, *events: Message) -> None:
         """Written as outbox rows, in this order, when the transaction commits."""
         self.emitted.extend(events)
 

@@ -18,7 +18,7 @@ from sqlmodel import Field, SQLModel, col
 
 from shared.clock import SystemClock, as_utc
 from shared.db import Database
-from shared.events import TOPIC_MAP, Envelope
+from shared.events import TOPIC_MAP, Message
 from shared.flow_metrics import FlowMetrics
 
 log = structlog.get_logger()
@@ -42,11 +42,11 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime
 
 
-def outbox_values(event: Envelope) -> dict[str, Any]:
+def outbox_values(event: Message) -> dict[str, Any]:
     """An outbox row's columns, for one bulk insert of a transaction's events."""
     return {
         "topic": TOPIC_MAP.topic_for(event.type),
-        "key": str(event.case_id),
+        "key": event.key,
         "event_type": event.type,
         "event_id": str(event.event_id),
         "correlation_id": str(event.correlation_id),

@@ -15,10 +15,13 @@ CASE_DISPATCH = "appeal.case.dispatch"
 TASK_EVENTS = "appeal.task.events"
 SLA_EVENTS = "appeal.sla.events"
 FEEDBACK_EVENTS = "appeal.feedback.events"
+PROJECT_EVENTS = "appeal.project.events"
 
 INBOUND_TOPICS = (INBOUND_HOTLINE, INBOUND_GRID)
 CASE_EVENT_TOPICS = (CASE_REGISTERED, CASE_DISPATCH, TASK_EVENTS, SLA_EVENTS, FEEDBACK_EVENTS)
-ALL_TOPICS = (*INBOUND_TOPICS, *CASE_EVENT_TOPICS, DEAD_LETTERS)
+INTERNAL_TOPICS = (*CASE_EVENT_TOPICS, PROJECT_EVENTS)
+"""Every topic the services write: the case events, and the volunteer projects' (keyed by project id)."""
+ALL_TOPICS = (*INBOUND_TOPICS, *INTERNAL_TOPICS, DEAD_LETTERS)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ from shared.events import (
     CaseReport,
     Envelope,
     InboundReport,
+    ProjectEvent,
+    ProjectMemberEvent,
+    ProjectPublished,
     TaskUrged,
     case_event_adapter,
     event_classes,
@@ -69,14 +72,16 @@ class TestCaseEventAdapter:
             event.member_id = "M002"
 
     def test_every_event_type_has_a_topic(self):
-        types = {event_type(cls) for cls in event_classes(CaseEvent)}
+        types = {event_type(cls) for cls in (*event_classes(CaseEvent), *event_classes(ProjectEvent))}
         assert types == set(TOPIC_MAP.by_event_type)
 
     def test_every_event_class_is_on_a_topic_and_parses(self):
         """Declaring an event class and naming it in its topic's union is all a new event type needs."""
         declared = set(Envelope.__subclasses__())
         assert declared == set(event_classes(CaseEvent))
-        assert set(PUBLISHED) == set(topics.CASE_EVENT_TOPICS)
+        member_steps = set(ProjectMemberEvent.__subclasses__())
+        assert {ProjectPublished, *member_steps} == set(event_classes(ProjectEvent))
+        assert set(PUBLISHED) == set(topics.INTERNAL_TOPICS)
 
     def test_an_urge_goes_on_the_task_topic_and_roundtrips(self):
         urge = TaskUrged(event_id=event_id_for(CASE_ID, "urged#1", 1), occurred_at=T0, case_id=CASE_ID,
