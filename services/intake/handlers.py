@@ -11,12 +11,19 @@ import structlog
 from services.intake.classify import check_category, check_grid
 from services.intake.metrics import IntakeMetrics
 from services.intake.registration import register
-from services.intake.store import project
+from services.intake.store import link_projects, project
 from shared import topics
 from shared.broker import declare_publications
 from shared.consuming import Consumers
 from shared.district import District
-from shared.events import CaseRegistered, Envelope, InboundReport, case_event_adapter
+from shared.events import (
+    CaseRegistered,
+    Envelope,
+    InboundReport,
+    ProjectEvent,
+    ProjectPublished,
+    case_event_adapter,
+)
 from shared.idempotency import Transaction
 from shared.runtime import Context
 
@@ -63,3 +70,9 @@ def subscribe(consumers: Consumers, context: Context, metrics: IntakeMetrics) ->
                         description="Every case event, onto the case's timeline.")
     async def on_case_events(tx: Transaction, events: Sequence[Envelope]) -> None:
         await project(tx.session, events, context.clock.now())
+
+    # Idempotent by the entries' derived ids (``link_projects``), as the timeline is by event id.
+    @consumers.on_batch(topics.PROJECT_EVENTS, title="intake.projects", group_id="appeal-intake-timeline", key=None,
+                        description="Volunteer projects made from appeals, onto those cases' timelines.")
+    async def on_project_events(tx: Transaction, events: Sequence[ProjectEvent]) -> None:
+        await link_projects(tx.session, [event for event in events if isinstance(event, ProjectPublished)])

@@ -51,6 +51,7 @@ PLAIN_WORDS: dict[str, Callable[[District, dict[str, Any]], str]] = {
     "feedback.recorded": _rated,
     "case.reopened": lambda _d, _f: "已重新办理",
     "case.closed": lambda _d, _f: "已结案",
+    "project.linked": lambda _d, f: f"已纳入志愿服务项目「{f.get('title')}」",
 }
 """Event types a citizen sees, in words; anything not named here stays internal."""
 

@@ -59,6 +59,8 @@ STAFF_WORDS: dict[str, Words] = {
                                            f.get("comment")),
     "case.closed": lambda d, f: "结案",
     "case.reopened": lambda d, f: _with("重新办理", f.get("reason")),
+    "project.linked": lambda d, f: f"{_person(d, f.get('publisher_id'))}将本案纳入志愿服务项目"
+                                   f"{f.get('project_no')}「{f.get('title')}」",
 }
 
 

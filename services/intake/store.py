@@ -15,7 +15,7 @@ from sqlmodel import Field, SQLModel, col
 from services.intake.caseview import OPEN_STATUSES, CaseState, apply, timeline_json
 from services.intake.outcomes import Outcome, take_outcome
 from services.intake.report import CaseOutcomeRow
-from shared.events import Envelope
+from shared.events import Envelope, ProjectPublished, event_id_for
 
 
 class Case(SQLModel, table=True):
@@ -209,6 +209,30 @@ async def project(session: AsyncSession, events: Sequence[Envelope], now: dateti
     for columns, rows in changes.items():
         await session.execute(update(CASES).where(CASES.c.case_id == bindparam("key"))
                               .values({name: bindparam(name) for name in columns}), rows)
+    return len(entries)
+
+
+PROJECT_LINKED = "project.linked"
+LINK_DETAILS = {"project_id", "project_no", "title", "place", "starts_at", "publisher_id"}
+
+
+async def link_projects(session: AsyncSession, published: Sequence[ProjectPublished]) -> int:
+    """Put each project on the timelines of the appeals it answers, once: the entry's id is
+    derived from case and project, so a repeat finds it. Cases unknown here are skipped,
+    as ``project`` skips their events. How many entries were added."""
+    links = {event_id_for(case_id, f"{PROJECT_LINKED}:{event.project_id}"): (str(case_id), event)
+             for event in published for case_id in event.case_ids}
+    if not links:
+        return 0
+    known = set((await session.execute(
+        select(CASES.c.case_id).where(CASES.c.case_id.in_(sorted({case_id for case_id, _ in links.values()})))
+    )).scalars())
+    seen = await _on_timeline(session, {str(entry_id) for entry_id in links})
+    entries = [{"event_id": str(entry_id), "case_id": case_id, "type": PROJECT_LINKED, "at": event.occurred_at,
+                "details": event.model_dump_json(include=LINK_DETAILS)}
+               for entry_id, (case_id, event) in links.items() if case_id in known and str(entry_id) not in seen]
+    if entries:
+        await session.execute(insert(TIMELINE), entries)
     return len(entries)
 
 
