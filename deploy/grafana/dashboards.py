@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol, Self, TypeVar
+from typing import Any, NamedTuple, Protocol, Self, TypeVar
 
 from grafana_foundation_sdk.builders import bargauge, common, dashboard, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.cog import builder as cogbuilder
@@ -401,11 +401,41 @@ def flow_section() -> Section:
     ])
 
 
+def volunteer_section() -> Section:
+    """Counters of the claim (projects, slots, completions) and feedback (points) services,
+    over the dashboard's time range; points are the ledger's, bonuses and deductions included."""
+    def in_range(metric: str, *matchers: str, by: str = "branch") -> str:
+        return increase(metric, "$__range", *matchers, by=by)
+
+    published = f"{in_range('appeal_projects_published_total', STREET, by='street')} " \
+                f"* on (street) group_left (street_name) {STREET_NAMES}"
+    def per_branch(title: str, metric: str, *matchers: str, **look: Any) -> Column:
+        return Column(title, with_branch_name(in_range(metric, BRANCH, *matchers)), **look)
+
+    branches = [per_branch("积分 (points)", "appeal_points_credited_total"),
+                per_branch("认领 (slots claimed)", "appeal_project_slots_claimed_total"),
+                per_branch("完成 (completions)", "appeal_project_completions_total"),
+                per_branch("截止后退出 (late withdrawals)", "appeal_project_withdrawals_total", 'late="true"',
+                           colours=BAD_ABOVE_ZERO)]
+    return ("志愿服务 (volunteer projects)", [
+        bars("发布项目 (projects published)", "Projects published in the time range, by street.",
+             Query(published, "{{street_name}}"), look=Look(width=8, decimals=0)),
+        graph("认领与完成 (slots claimed and completions per day)",
+              "Slots claimed and completions confirmed, of the selected branches' members.",
+              Query(f"{per_second('appeal_project_slots_claimed_total', BRANCH)} * 86400", "认领 (claimed)"),
+              Query(f"{per_second('appeal_project_completions_total', BRANCH)} * 86400", "完成 (completed)"),
+              look=Look(width=16)),
+        table_panel("支部积分榜 (branch points league)",
+                    "Points credited to each branch's members in the time range (比学赶超), with what earned them.",
+                    "branch_name", "党支部 (branch)", branches),
+    ])
+
+
 def sla_dashboard() -> dashboard.Dashboard:
     return board("appeal-sla", "诉求时效总览 (SLA overview)",
                  "The rates of `appeal report`, breaches and backlog, by street and party branch.",
                  [datasource_variable(), period_variable(), street_variable(), branch_variable()],
-                 [rates_section(), breaches_section(), league_section(), flow_section()])
+                 [rates_section(), breaches_section(), league_section(), flow_section(), volunteer_section()])
 
 
 INSTANCES_UP = Query(f'sum by (job) (up{{job=~"{SERVICE_JOBS}"}})', "{{job}}")

@@ -59,6 +59,12 @@ SPEC_METRICS: dict[str, set[str]] = {
     "appeal_outbox_pending": {"service"},
     "appeal_outbox_oldest_seconds": {"service"},
     "appeal_outbox_publish_failures_total": {"service"},
+    "appeal_projects_published_total": {"street"},
+    "appeal_project_slots_claimed_total": {"branch"},
+    "appeal_project_withdrawals_total": {"branch", "late"},
+    "appeal_project_completions_total": {"branch"},
+    "appeal_points_credited_total": {"branch", "reason"},
+    "appeal_project_evaluations_total": {"side"},
     "up": set(),
 }
 HISTOGRAMS = {"appeal_accept_seconds", "appeal_respond_seconds", "appeal_sla_timer_lag_seconds"}
@@ -69,6 +75,9 @@ LABEL_VALUES = {
     "age": {"0-10m", "10m-1h", "1h-1d", "1d-7d", "7d+"},
     "source": {"hotline", "grid"},
     "satisfied": {"true", "false"},
+    "late": {"true", "false"},
+    "reason": {"completion", "good_evaluation", "late_withdrawal"},
+    "side": {"resident", "member"},
 }
 DATABASE_GAUGES = {"appeal_sla_timers_pending", "appeal_sla_timers_overdue", "appeal_sla_last_poll_timestamp_seconds",
                    "appeal_open_cases", "appeal_case_outcomes", "appeal_branch_info", "appeal_cases_breaching_soon",
