@@ -5,6 +5,8 @@ schema (``appeal_<service>``) through SQLAlchemy's schema translation, so the sa
 table classes serve every service without sharing rows.
 """
 
+import asyncio
+import fcntl
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -23,6 +25,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 from shared.sqlite import inline_connector
 
 SQLITE_BUSY_SECONDS = 30
+TURN_POLL_SECONDS = 0.01
 _READING: ContextVar[bool] = ContextVar("appeal_db_reading", default=False)
 
 
@@ -127,6 +130,29 @@ class Database:
         if not self.is_sqlite:
             await connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
                                      {"name": f"{self.schema}:{name}"})
+
+    @asynccontextmanager
+    async def turn(self, name: str) -> AsyncIterator[None]:
+        """Hold the lock ``name`` of this SQLite database across its processes without a
+        transaction: a lock file beside the database (none is needed in memory, where one
+        process is all there is). The operating system lets go of it when a process dies,
+        SIGKILL included."""
+        assert self.is_sqlite, "on PostgreSQL, hold_lock inside a transaction"
+        path = make_url(self.url).database
+        if not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.{name}.lock", "a+b") as handle:
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    await asyncio.sleep(TURN_POLL_SECONDS)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import BigInteger, Column, Integer, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col
 
 from shared.clock import SystemClock, as_utc
@@ -119,19 +120,42 @@ class OutboxRelay:
     async def drain(self) -> int:
         sent = 0
         while True:
-            async with self._db.session() as session, session.begin():
-                # Replicas take turns: two relays publishing separate batches at once could
-                # put a case's later event on Kafka before its earlier one.
-                await self._db.hold_lock(session, "outbox")
-                query = select(OutboxMessage.__table__).order_by(col(OutboxMessage.id)).limit(self._batch_size)  # type: ignore[attr-defined]  # SQLModel declares no __table__
-                rows: Sequence[Any] = (await session.execute(query)).all()
-                if not rows:
-                    return sent
-                await self._publish(rows)
-                await session.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows])))
+            rows = await (self._batch_on_sqlite() if self._db.is_sqlite else self._batch())
+            if not rows:
+                return sent
             sent += len(rows)
             if self._flow is not None:
                 self._flow.count_published(self._service, rows)
+
+    async def _batch(self) -> Sequence[Any]:
+        async with self._db.session() as session, session.begin():
+            # Replicas take turns: two relays publishing separate batches at once could
+            # put a case's later event on Kafka before its earlier one.
+            await self._db.hold_lock(session, "outbox")
+            rows = await self._oldest(session)
+            if rows:
+                await self._publish(rows)
+                await session.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows])))
+        return rows
+
+    async def _batch_on_sqlite(self) -> Sequence[Any]:
+        """SQLite has one writer: a write transaction left open while the broker is slow to
+        answer (or unreachable, until the producer gives up) would stop every other write of
+        the service — a member's claim, a timer firing — for as long. So the rows are read
+        outside one, published, and deleted in a short write of their own; the relays of
+        the service's processes take turns by a lock beside the database instead."""
+        async with self._db.turn("outbox"):
+            async with self._db.reading() as session:
+                rows = await self._oldest(session)
+            if rows:
+                await self._publish(rows)
+                async with self._db.session() as session, session.begin():
+                    await session.execute(delete(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows])))
+        return rows
+
+    async def _oldest(self, session: AsyncSession) -> Sequence[Any]:
+        query = select(OutboxMessage.__table__).order_by(col(OutboxMessage.id)).limit(self._batch_size)  # type: ignore[attr-defined]  # SQLModel declares no __table__
+        return (await session.execute(query)).all()
 
     async def pending(self) -> int:
         async with self._db.session() as session:

@@ -14,11 +14,14 @@ import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import RecordMetadata
+from sqlalchemy import func, select
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from services.dev import upgrade_databases
 from services.system import System, build_system
 from shared.district import bundled_district_path
+from shared.outbox import OutboxMessage
+from shared.runtime import service_database
 from shared.settings import Settings
 
 
@@ -167,3 +170,14 @@ async def caught_up(bootstrap: str, group: str, topics: Sequence[str]) -> bool:
     finally:
         await admin.close()
         await consumer.stop()
+
+
+async def outbox_pending(database_url: str, data_dir: Path, service: str) -> int:
+    """Rows in a service's outbox, read from its database: what a process that is down
+    (or cut off from the broker) has committed and not yet published."""
+    db = service_database(Settings(database_url=database_url, data_dir=data_dir), service, [])
+    try:
+        async with db.reading() as session:
+            return (await session.execute(select(func.count()).select_from(OutboxMessage))).scalar_one()
+    finally:
+        await db.dispose()

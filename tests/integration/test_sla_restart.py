@@ -1,5 +1,7 @@
-"""SIGKILL the sla service with timers pending; after a restart every timer fires, late
-and once: one event id per (case, timer), whatever the outbox had to resend."""
+"""SIGKILL the sla service while its timers are firing and their events sit in the
+outbox (the broker cut off behind a gate, so nothing of them was published); after a
+restart every timer's event reaches the topic exactly once: a timer fired again, or a
+row published twice, shows up as an event id delivered twice."""
 
 import asyncio
 import json
@@ -9,6 +11,7 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,12 +20,16 @@ import pytest
 
 from shared import topics
 from shared.embedded import free_port
-from tests.integration.harness import caught_up, publish, read_topic
+from tests.integration.harness import caught_up, outbox_pending, publish, read_topic
+from tests.integration.kafka_gate import gated_broker
 from tests.unit.factories import make_dispatched
 
 pytestmark = pytest.mark.integration
 APPEAL = str(Path(sys.executable).parent / "appeal")
 CASES = 20
+TIMERS_PER_CASE = 4  # accept warning, accept, respond warning, respond
+ACCEPT = timedelta(seconds=4)
+RESPOND = timedelta(seconds=10)
 
 
 def start_sla(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -42,49 +49,67 @@ async def until_ready(process: subprocess.Popen[bytes], port: int) -> None:
     raise AssertionError("the sla service never became ready")
 
 
-async def test_sigkill_with_pending_timers_then_restart_fires_each_once(kafka, tmp_path, database_url):
+async def test_sigkill_while_timers_fire_then_restart_delivers_each_once(tmp_path, database_url):
     port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("APPEAL_")},
-           "APPEAL_KAFKA_BOOTSTRAP": kafka.bootstrap, "APPEAL_DATABASE_URL": database_url,
-           "APPEAL_SECRET_KEY": secrets.token_urlsafe(48),
-           "APPEAL_DATA_DIR": str(tmp_path), "APPEAL_HTTP_PORT": str(port),
-           "APPEAL_KAFKA_SESSION_TIMEOUT_MS": "2000", "APPEAL_SLA_POLL_SECONDS": "0.2"}
-    subprocess.run([APPEAL, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
-    sla = start_sla(env)
-    try:
-        await until_ready(sla, port)
-        now = datetime.now(UTC)
-        dispatches = [make_dispatched(1, at=now, case_id=uuid.uuid4(), accept=timedelta(seconds=6),
-                                      respond=timedelta(seconds=8)) for _ in range(CASES)]
-        for event in dispatches:
-            await publish(kafka.bootstrap, topics.CASE_DISPATCH, event.model_dump_json().encode(),
-                          key=str(event.case_id).encode())
-        for _ in range(100):
-            if await caught_up(kafka.bootstrap, "appeal-sla", [topics.CASE_DISPATCH]):
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError("the sla service did not take the dispatches")
-        assert datetime.now(UTC) < now + timedelta(seconds=4.8), "too slow: timers fell due before the kill"
-        sla.send_signal(signal.SIGKILL)
-        sla.wait()
-        await asyncio.sleep(max((now + timedelta(seconds=9) - datetime.now(UTC)).total_seconds(), 0))
-
+    async with gated_broker(tmp_path / "broker.log") as gate:
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("APPEAL_")},
+               "APPEAL_KAFKA_BOOTSTRAP": gate.bootstrap, "APPEAL_DATABASE_URL": database_url,
+               "APPEAL_SECRET_KEY": secrets.token_urlsafe(48),
+               "APPEAL_DATA_DIR": str(tmp_path), "APPEAL_HTTP_PORT": str(port),
+               "APPEAL_KAFKA_SESSION_TIMEOUT_MS": "2000", "APPEAL_SLA_POLL_SECONDS": "0.2"}
+        subprocess.run([APPEAL, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
         sla = start_sla(env)
-        await until_ready(sla, port)
-        expected = CASES * 4
-        for _ in range(300):
-            records = await read_topic(kafka.bootstrap, topics.SLA_EVENTS)
-            if len({dict(r.headers)["event_id"] for r in records}) >= expected:
-                break
-            await asyncio.sleep(0.1)
-        fired: dict[tuple[str, str], set[bytes]] = {}
-        for record in records:
-            event = json.loads(record.value)
-            kind = event["type"] + ":" + event["stage"]
-            fired.setdefault((event["case_id"], kind), set()).add(dict(record.headers)["event_id"])
-        assert len(fired) == expected, "every timer of every case fired"
-        assert all(len(ids) == 1 for ids in fired.values()), "no timer fired twice"
-    finally:
-        sla.send_signal(signal.SIGINT)
-        sla.wait(timeout=30)
+        try:
+            await until_ready(sla, port)
+            now = datetime.now(UTC)
+            dispatches = [make_dispatched(1, at=now, case_id=uuid.uuid4(), accept=ACCEPT, respond=RESPOND)
+                          for _ in range(CASES)]
+            for event in dispatches:
+                await publish(gate.bootstrap, topics.CASE_DISPATCH, event.model_dump_json().encode(),
+                              key=str(event.case_id).encode())
+            for _ in range(100):
+                if await caught_up(gate.bootstrap, "appeal-sla", [topics.CASE_DISPATCH]):
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("the sla service did not take the dispatches")
+            gate.close()
+            assert datetime.now(UTC) < now + ACCEPT * 0.8, "too slow: timers fell due before the gate closed"
+
+            # The accept warnings and deadlines fire into the outbox; the respond timers are still to come.
+            for _ in range(200):
+                held = await outbox_pending(database_url, tmp_path, "sla")
+                if held >= 2 * CASES:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError(f"the accept timers did not fire into the outbox ({held} rows)")
+            assert datetime.now(UTC) < now + RESPOND * 0.8, "too slow: the respond timers fired before the kill"
+            sla.send_signal(signal.SIGKILL)
+            sla.wait()
+            assert await outbox_pending(database_url, tmp_path, "sla") >= 2 * CASES, "the outbox kept its rows"
+
+            gate.reopen()
+            sla = start_sla(env)
+            await until_ready(sla, port)
+            expected = CASES * TIMERS_PER_CASE
+            for _ in range(400):
+                records = await read_topic(gate.bootstrap, topics.SLA_EVENTS)
+                if len(records) >= expected and not await outbox_pending(database_url, tmp_path, "sla"):
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1.0)  # a refire after the outbox drained would land now
+            records = await read_topic(gate.bootstrap, topics.SLA_EVENTS)
+        finally:
+            sla.send_signal(signal.SIGINT)
+            sla.wait(timeout=30)
+    deliveries = Counter(dict(record.headers)["event_id"] for record in records)
+    timers: dict[tuple[str, str], set[bytes]] = {}
+    for record in records:
+        event = json.loads(record.value)
+        timers.setdefault((event["case_id"], f"{event['type']}:{event['stage']}"), set()).add(
+            dict(record.headers)["event_id"])
+    assert len(timers) == expected, "every timer of every case fired"
+    assert all(len(ids) == 1 for ids in timers.values()), "each timer's event has one id"
+    twice = {event_id: n for event_id, n in deliveries.items() if n > 1}
+    assert not twice, f"delivered more than once: {twice}"
