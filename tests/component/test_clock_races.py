@@ -1,6 +1,7 @@
 """Moving a deadline while something else acts on it: the firing loop of another replica,
 or a member's suspension. Each interleaving is forced by running the other side between
-the mover's read and its write; the first three need PostgreSQL's concurrent writers."""
+the mover's read and its write (PostgreSQL's concurrent writers), or by running the two
+one after the other."""
 
 import asyncio
 from datetime import timedelta
@@ -20,7 +21,6 @@ from shared import topics
 from shared.auth import Auth, Identity
 from shared.clock import as_utc
 from shared.errors import Refused
-from shared.preload import Rows
 from tests.component.conftest import MEMBER, claimed_by_member
 from tests.unit.factories import (
     CASE_ID,
@@ -91,33 +91,66 @@ async def test_an_extension_racing_the_firing_loop_moves_a_timer_that_has_not_fi
         assert (timer.state, as_utc(timer.deadline)) == ("pending", dispatched.respond_deadline + timedelta(hours=1))
 
 
-@postgres_only
-async def test_an_extension_and_a_suspension_at_once_both_move_the_board_deadline(
-        service_under_test, clock, monkeypatch):
+EXTENDED_BY = timedelta(minutes=30)
+SUSPENDED_FOR = timedelta(hours=1)
+
+
+async def board_respond_deadline(service):
+    async with service.db.session() as session:
+        return as_utc((await claim_store.find(session, str(CASE_ID))).respond_deadline)
+
+
+async def suspend(board) -> None:
+    await board.perform(SUSPEND, str(CASE_ID), MEMBER, "电话无人接听", SUSPENDED_FOR)
+
+
+@pytest.mark.parametrize("first", ["extension", "suspension"])
+async def test_an_extension_and_a_suspension_one_after_the_other_both_move_the_board_deadline(
+        service_under_test, clock, first):
     async with service_under_test("claim") as (service, broker):
         board, dispatched = await claimed_by_member(service, broker, clock)
         clock.advance(minutes=5)
-        load, racing = Rows.load, []
+        extend = broker.publish(make_extended(1, "respond", by=EXTENDED_BY), topics.SLA_EVENTS)
+        if first == "extension":
+            await extend
+            await suspend(board)
+        else:
+            await suspend(board)
+            await extend
+        assert await board_respond_deadline(service) == dispatched.respond_deadline + EXTENDED_BY + SUSPENDED_FOR
 
-        async def interleaved(rows, column, keys, **options):
-            await load(rows, column, keys, **options)
-            if not racing:
-                racing.append(asyncio.create_task(
-                    board.perform(SUSPEND, str(CASE_ID), MEMBER, "电话无人接听", timedelta(hours=1))))
-                await asyncio.sleep(0.3)
 
-        monkeypatch.setattr(Rows, "load", interleaved)
-        await broker.publish(make_extended(1, "respond", by=timedelta(minutes=30)), topics.SLA_EVENTS)
-        monkeypatch.setattr(Rows, "load", load)
-        try:
-            await racing[0]
-            suspended = timedelta(hours=1)
-        except Refused as refusal:
-            assert refusal.status == 409, "it read the row before the extension: asked to try again"
-            suspended = timedelta(0)
-        async with service.db.session() as session:
-            task = await claim_store.find(session, str(CASE_ID))
-        assert as_utc(task.respond_deadline) == dispatched.respond_deadline + timedelta(minutes=30) + suspended
+@postgres_only
+async def test_an_extension_committed_between_a_suspensions_read_and_write_sends_it_back_to_try_again(
+        service_under_test, clock, monkeypatch):
+    """The suspension computed its deadline from the row as it was before the extension:
+    written, it would undo the extension. Its revision fence refuses it (409); tried again,
+    both moves count."""
+    async with service_under_test("claim") as (service, broker):
+        board, dispatched = await claimed_by_member(service, broker, clock)
+        clock.advance(minutes=5)
+        find, has_read, go_on = claim_store.find, asyncio.Event(), asyncio.Event()
+
+        async def find_then_wait(session, case_id, **options):
+            task = await find(session, case_id, **options)
+            has_read.set()
+            await go_on.wait()
+            return task
+
+        monkeypatch.setattr(claim_store, "find", find_then_wait)
+        suspending = asyncio.create_task(suspend(board))
+        await has_read.wait()
+        monkeypatch.setattr(claim_store, "find", find)
+        await broker.publish(make_extended(1, "respond", by=EXTENDED_BY), topics.SLA_EVENTS)
+        assert await board_respond_deadline(service) == dispatched.respond_deadline + EXTENDED_BY
+        go_on.set()
+        with pytest.raises(Refused) as refused:
+            await suspending
+        assert refused.value.status == 409
+        assert await board_respond_deadline(service) == dispatched.respond_deadline + EXTENDED_BY
+
+        await suspend(board)
+        assert await board_respond_deadline(service) == dispatched.respond_deadline + EXTENDED_BY + SUSPENDED_FOR
 
 
 async def test_a_warning_for_a_deadline_a_suspension_moved_does_not_mark_the_board(service_under_test, clock):
