@@ -19,6 +19,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 
 from services.dev import upgrade_databases
 from services.system import System, build_system
+from shared import topics
 from shared.district import bundled_district_path
 from shared.outbox import OutboxMessage
 from shared.runtime import service_database
@@ -74,6 +75,22 @@ class Running:
             return seen["case"]
 
         return await self.wait_for(probe, timeout=timeout)
+
+
+    async def deadline_settled(self, bootstrap: str) -> None:
+        """Wait until whatever the clock decided so far has reached every case's timeline:
+        the sla outbox published, claim past every sla event and its outbox published, the
+        timeline past every task and sla event. Before a check that something did *not*
+        happen, after a positive sign that its moment has passed."""
+        async def settled() -> bool:
+            assert not await self.system.service("sla").relay.pending(), "sla outbox"
+            assert await caught_up(bootstrap, "appeal-claim", [topics.SLA_EVENTS]), "claim behind"
+            assert not await self.system.service("claim").relay.pending(), "claim outbox"
+            assert await caught_up(bootstrap, "appeal-intake-timeline", [topics.SLA_EVENTS, topics.TASK_EVENTS]), \
+                "timeline behind"
+            return True
+
+        await self.wait_for(settled, timeout=60)
 
 
 def events(detail: dict[str, Any], kind: str, **match: Any) -> list[dict[str, Any]]:

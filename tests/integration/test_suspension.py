@@ -1,8 +1,9 @@
 """A member suspends the respond clock while the citizen cannot be reached (挂起): the
-deadline passes without a breach, a resume gives back what was unused, and a suspension
-nobody resumes restarts the clock by itself when it runs out."""
+deadline passes without a breach (shown once a case claimed after it on the same terms,
+not suspended, has breached and the clock's decisions have settled), a resume gives back
+what was unused, and a suspension nobody resumes restarts the clock by itself when it
+runs out."""
 
-import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -33,10 +34,11 @@ async def suspend(run: Running, case_id: str, member: dict, limit: str):
 
 async def test_a_suspended_deadline_passes_without_breach_and_a_resume_restores_the_rest(
         kafka, tmp_path, database_url):
-    district = district_file(tmp_path, accept="3s", respond="5s")
+    district = district_file(tmp_path, accept="8s", respond="12s")
     settings = settings_for(kafka.bootstrap, tmp_path, district_file=district, database_url=database_url)
     async with running_system(settings) as run:
         case_id, operator, member = await claimed_case(run)
+        control, _, _ = await claimed_case(run)
         before = await run.case(case_id, operator)
         original = datetime.fromisoformat(before["respond_deadline"])
 
@@ -53,7 +55,9 @@ async def test_a_suspended_deadline_passes_without_breach_and_a_resume_restores_
         assert events(detail, "task.suspended", member_id="M001", suspended_seconds=3600.0)
         assert detail["status"] == "claimed" and detail["sla"]["suspension_count"] == 1
 
-        await asyncio.sleep(max((original - datetime.now(original.tzinfo)).total_seconds(), 0) + 1.5)
+        # Claimed after it on the same terms and not suspended, the control case breaches after the original deadline.
+        await run.wait_case(control, operator, lambda c: events(c, "sla.breached", stage="respond"), timeout=60)
+        await run.deadline_settled(kafka.bootstrap)
         assert not events(await run.case(case_id, operator), "sla.breached"), "breached while suspended"
 
         resumed = await run.http.post(f"/api/tasks/{case_id}/resume", headers=member)
