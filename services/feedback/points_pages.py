@@ -61,7 +61,8 @@ def build_page_router(uow: UnitOfWork, context: Context, metrics: FeedbackMetric
         async with uow.db.session() as session:
             totals = await ledger.totals(session, branch_codes, period_start(chosen, clock.now()))
         street = district.street_of_unit(unit) or ""
-        units = [street, *[c.branch.code for c in district.street_by_code[street].communities]]
+        streets = [s.code for s in district.streets] if who.role == "command_center" else [street]
+        units = [*streets, *[c.branch.code for c in district.street_by_code[street].communities]]
         return pages.render(request, "leaderboard.html", who=who, unit=unit, period=chosen, units=units,
                             board=boards.board(district, unit, branch_codes, totals))
 

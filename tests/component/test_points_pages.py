@@ -93,3 +93,10 @@ async def test_the_evaluation_form_without_this_browsers_token_is_refused(feedba
                                                                    "evaluation_code": EVALUATION_CODE, "rating": "5"})
     assert refused.status_code == 403 and "页面已过期" in refused.text
     assert (await feedback.points_of("M002"))["balance"] == 8
+
+
+async def test_the_command_center_picks_any_street(feedback):
+    center = await browser(feedback, "U800")
+    page = await center.http.get("/points/leaderboard?unit=S02&period=week")
+    assert page.status_code == 200 and "支部比学赶超" in page.text
+    assert 'href="/points/leaderboard?unit=S01&amp;period=week"' in page.text
