@@ -232,3 +232,13 @@ async def test_the_leaderboard_counts_this_weeks_points_and_ranks_ties_together(
     assert year.json()["branches"] == []
     other_street = await feedback.api.http.get("/api/points/leaderboard", params={"unit": "S02"}, headers=member)
     assert other_street.status_code == 403
+
+
+async def test_every_branch_and_reason_and_both_sides_start_at_zero(feedback):
+    district = feedback.api.system.context.district
+    for branch in district.branch_codes:
+        for reason in ("completion", "good_evaluation", "late_withdrawal"):
+            assert feedback.credited(branch, reason) == 0, (branch, reason)
+    registry = feedback.api.system.context.registry
+    assert [registry.get_sample_value("appeal_project_evaluations_total", {"side": side})
+            for side in ("resident", "member")] == [0, 0]
