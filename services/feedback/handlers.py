@@ -1,17 +1,20 @@
-"""Feedback's subscribers: learn each case's tracking code, and when it becomes ratable."""
+"""Feedback's subscribers: learn each case's tracking code, and when it becomes ratable;
+credit volunteer projects' points."""
 
 from collections.abc import Sequence
 
+from services.feedback import crediting
+from services.feedback.metrics import FeedbackMetrics
 from services.feedback.store import RatableCase, insert_cases
 from shared import topics
 from shared.broker import declare_publications
 from shared.consuming import Consumers, load_by_case
-from shared.events import CaseRegistered, FeedbackEvent, TaskEvent, TaskResolved
+from shared.events import CaseRegistered, FeedbackEvent, ProjectEvent, TaskEvent, TaskResolved
 from shared.idempotency import Transaction
 from shared.runtime import Context
 
 
-def subscribe(consumers: Consumers, context: Context) -> None:
+def subscribe(consumers: Consumers, context: Context, metrics: FeedbackMetrics) -> None:
     declare_publications(consumers.broker, "feedback", topics.FEEDBACK_EVENTS, FeedbackEvent,
                          "Citizen rating, member evaluation, and the case closed or reopened.")
 
@@ -44,3 +47,11 @@ def subscribe(consumers: Consumers, context: Context) -> None:
             return
         case.state, case.generation = "awaiting", event.generation
         case.branch_code, case.member_id, case.resolved_at = event.branch_code, event.member_id, event.occurred_at
+
+    rules = context.district.points
+
+    @consumers.on_batch(topics.PROJECT_EVENTS, title="feedback.projects",
+                        description="Keeps each project's number, title and evaluation code; credits points.")
+    async def on_projects(tx: Transaction, events: Sequence[ProjectEvent]) -> None:
+        for event in events:
+            await crediting.apply(tx, event, rules, metrics.credited)

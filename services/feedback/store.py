@@ -7,6 +7,8 @@ from sqlalchemy import UniqueConstraint, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from services.feedback import ledger
+
 
 class RatableCase(SQLModel, table=True):
     __tablename__ = "feedback_case"
@@ -55,4 +57,5 @@ class MemberEvaluation(SQLModel, table=True):
     at: datetime
 
 
-TABLES = [RatableCase.__table__, CitizenRating.__table__, MemberEvaluation.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
+TABLES = [RatableCase.__table__, CitizenRating.__table__, MemberEvaluation.__table__,  # type: ignore[attr-defined]  # SQLModel declares no __table__
+          *ledger.TABLES]

@@ -40,7 +40,8 @@ SIGNED_IN_AS = {
     "POST /api/tasks/{case_id}/return": "M001", "POST /api/tasks/{case_id}/suspend": "M001",
     "POST /api/tasks/{case_id}/resume": "M001", "POST /api/cases/{case_id}/evaluation": "M001",
     "POST /api/cases/{case_id}/extension": "U900", "POST /api/cases/{case_id}/reassign": "U900",
-    "POST /api/cases/{case_id}/urge": "U900",
+    "POST /api/cases/{case_id}/urge": "U900", "POST /api/projects/{project_id}/member-evaluation": "M001",
+    "GET /api/points/members/{member_id}": "U900", "GET /api/points/leaderboard": "U900",
 }
 STAGE = {
     "GET /api/cases/{case_id}": "dispatched", "POST /api/tasks/{case_id}/claim": "dispatched",
