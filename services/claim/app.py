@@ -1,6 +1,6 @@
 """Claim's composition root."""
 
-from services.claim import api, handlers, pages, project_api
+from services.claim import api, handlers, pages, project_api, project_pages
 from services.claim.board import TaskBoard
 from services.claim.hall import ProjectHall
 from services.claim.metrics import ClaimMetrics
@@ -19,4 +19,5 @@ def build_service(context: Context, *, database_url: str | None = None) -> Servi
     service.routers.append(api.build_router(board, context))
     service.routers.append(project_api.build_router(hall, context))
     service.routers.append(pages.build_page_router(board, context))
+    service.routers.append(project_pages.build_project_pages(hall, context))
     return service
