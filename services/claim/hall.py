@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.claim import project_store as store
 from services.claim import store as task_store
@@ -15,6 +16,7 @@ from services.claim.metrics import ClaimMetrics
 from services.claim.projects import (
     CONFIRM,
     WITHDRAW,
+    Conflict,
     ProjectStatus,
     SlotStatus,
     Step,
@@ -132,17 +134,17 @@ class ProjectHall:
             check_claim(who, self.district, project, _status(slot), now)
             filled = await store.take_slot(tx.session, project_id, now)
             if filled is None:
-                raise Refused(409, "every slot was taken, or claims closed, just before yours")
+                raise Refused(409, Conflict.FULL if project.claim_cutoff > now else Conflict.CLOSED)
             if slot is None:
                 slot = store.ProjectSlot(project_id=project_id, member_id=who.user_id, branch_code=who.unit or "",
                                          status=SlotStatus.CLAIMED, claims=1, claimed_at=now)
                 if not await store.add_slot(tx.session, slot.model_dump()):
-                    raise Refused(409, "you have already claimed this project")
+                    raise Refused(409, Conflict.CLAIMED)
             else:
                 values = {"status": SlotStatus.CLAIMED, "claimed_at": now, "withdrawn_at": None, "late": False,
                           "claims": slot.claims + 1}
                 if not await store.move_slot(tx.session, slot, (SlotStatus.WITHDRAWN,), values):
-                    raise Refused(409, "you have already claimed this project")
+                    raise Refused(409, Conflict.CLAIMED)
                 slot = slot.model_copy(update=values)
             tx.emit(ProjectSlotClaimed(filled=filled, slots=project.slots,
                                        **_member_common(project, slot, "claimed", now)))
@@ -164,10 +166,10 @@ class ProjectHall:
                 # The project row first, as a claim takes it: the two never wait in a ring.
                 reopened = await store.give_back_slot(tx.session, project_id, now)
                 if reopened is None:
-                    raise Refused(409, "the claim cut-off passed as you withdrew; try again")
+                    raise Refused(409, Conflict.CHANGED)
                 taken = reopened
             if not await store.move_slot(tx.session, slot, step.from_statuses, values):
-                raise Refused(409, "your slot changed meanwhile; look at it again")
+                raise Refused(409, Conflict.CHANGED)
             slot = slot.model_copy(update=values)
             tx.emit(_step_event(step, project, slot, now, taken))
         if step is WITHDRAW:
@@ -184,7 +186,7 @@ class ProjectHall:
             assert slot is not None, "check_confirm refuses a member without a slot"
             values = {"status": CONFIRM.to_status, CONFIRM.stamp: now, "confirmed_by": who.user_id}
             if not await store.move_slot(tx.session, slot, CONFIRM.from_statuses, values):
-                raise Refused(409, "this completion was confirmed, or changed, meanwhile")
+                raise Refused(409, Conflict.CONFIRMED)
             slot = slot.model_copy(update=values)
             tx.emit(ProjectCompletionConfirmed(points=project.points, confirmed_by=who.user_id,
                                                **_member_common(project, slot, "confirmed", now)))
@@ -193,7 +195,7 @@ class ProjectHall:
         return slot
 
     @staticmethod
-    async def _project(session: Any, project_id: str) -> store.Project:
+    async def _project(session: AsyncSession, project_id: str) -> store.Project:
         project = await store.find_project(session, project_id)
         if project is None:
             raise Refused(404, "no such project")

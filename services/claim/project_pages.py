@@ -22,6 +22,7 @@ from services.claim.projects import (
     MAX_REPEAT_WEEKS,
     MAX_SLOTS,
     MEMBER_STEPS,
+    Conflict,
     hall_order,
     matches_skills,
     may_manage,
@@ -252,26 +253,24 @@ def _publish_words(refusal: Refused, field: str, max_points: int) -> str:
     return PUBLISH_WORDS.get(field, f"无法发布：{refusal.reason}")
 
 
+CONFLICT_WORDS: dict[str, str] = {
+    Conflict.FULL: "名额已满，下次早点报名。",
+    Conflict.CLOSED: "报名已截止。",
+    Conflict.CLAIMED: "您已经认领了这个项目。",
+    Conflict.CHECK_IN_TIME: "签到时间为开始前1小时至结束。",
+    Conflict.CHECK_OUT_TIME: "签退须在结束后2小时内。",
+    Conflict.OVER: "项目已经结束，不能再退出。",
+    Conflict.CONFIRMED: "该党员的完成情况已经确认过了。",
+    Conflict.NOT_REPORTED: "该党员尚未提交服务报告，不能确认完成。",
+}
+
+
 def _refusal_words(refusal: Refused) -> str:
-    if refusal.status == 409 and "slot" in refusal.reason and "taken" in refusal.reason:
-        return "名额已满，下次早点报名。"
-    if refusal.status == 409 and ("cut-off" in refusal.reason or "closed" in refusal.reason):
-        return "报名已截止。"
-    if refusal.status == 409 and "already claimed" in refusal.reason:
-        return "您已经认领了这个项目。"
-    if refusal.status == 409 and "check in from" in refusal.reason:
-        return "签到时间为开始前1小时至结束。"
-    if refusal.status == 409 and "check out no later" in refusal.reason:
-        return "签退须在结束后2小时内。"
-    if refusal.status == 409 and "already confirmed" in refusal.reason:
-        return "该党员的完成情况已经确认过了。"
-    if refusal.status == 409 and "only a reported" in refusal.reason:
-        return "该党员尚未提交服务报告，不能确认完成。"
     if refusal.status == 409:
-        return "项目或您的报名状态已经变化，请查看最新状态。"
+        # A Conflict is a str: the reason looks its words up as it is.
+        return CONFLICT_WORDS.get(refusal.reason, "项目或您的报名状态已经变化，请查看最新状态。")
     if refusal.status == 403:
         return "只有本街道的党员可以认领；确认完成需要项目所属支部的书记或街道督办。"
     if refusal.status == 404:
         return "没有这个项目，或您在这个项目中没有报名。"
     return f"无法完成：{refusal.reason}"
-

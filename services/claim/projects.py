@@ -47,6 +47,20 @@ MAX_AHEAD = timedelta(days=366)
 MAX_LENGTH = timedelta(days=7)
 
 
+class Conflict(StrEnum):
+    """Why a step cannot be taken now (409): what the API says, and what the pages put in words."""
+
+    FULL = "every slot of this project is taken"
+    CLOSED = "claims for this project have closed (the cut-off has passed)"
+    CLAIMED = "you have already claimed this project"
+    CHECK_IN_TIME = f"check in from {CHECK_IN_EARLY.seconds // 3600} h before the start until the end"
+    CHECK_OUT_TIME = f"check out no later than {CHECK_OUT_GRACE.seconds // 3600} h after the end"
+    OVER = "the project is over; it can no longer be withdrawn from"
+    CONFIRMED = "this member's completion is already confirmed"
+    NOT_REPORTED = "the member has not reported: only a reported completion is confirmed"
+    CHANGED = "the project or the slot changed meanwhile; look at it again"
+
+
 class ProjectStatus(StrEnum):
     OPEN = "open"
     """Published; claims are taken until the cut-off."""
@@ -226,13 +240,13 @@ def check_claim(who: Identity, district: District, project: ProjectFacts, slot: 
     if who.role != "member" or district.street_of_branch.get(who.unit or "") != project.street_code:
         raise Refused(403, "only members of the project's street claim its slots")
     if slot in HOLDING:
-        raise Refused(409, "you have already claimed this project")
+        raise Refused(409, Conflict.CLAIMED)
     if project.status != ProjectStatus.OPEN:
         raise Refused(409, f"the project is {project.status}")
     if project.claim_cutoff <= now:
-        raise Refused(409, "claims for this project have closed (the cut-off has passed)")
+        raise Refused(409, Conflict.CLOSED)
     if project.filled >= project.slots:
-        raise Refused(409, "every slot of this project is taken")
+        raise Refused(409, Conflict.FULL)
 
 
 def check_step(step: Step, who: Identity, project: ProjectFacts, slot: SlotStatus | None, now: datetime) -> None:
@@ -244,11 +258,11 @@ def check_step(step: Step, who: Identity, project: ProjectFacts, slot: SlotStatu
     if slot not in step.from_statuses:
         raise Refused(409, f"your slot is {slot}: {step.name.replace('_', ' ')} needs you to have {step.words}")
     if step is WITHDRAW and now >= project.ends_at:
-        raise Refused(409, "the project is over; it can no longer be withdrawn from")
+        raise Refused(409, Conflict.OVER)
     if step is CHECK_IN and not project.starts_at - CHECK_IN_EARLY <= now < project.ends_at:
-        raise Refused(409, f"check in from {CHECK_IN_EARLY.seconds // 3600} h before the start until the end")
+        raise Refused(409, Conflict.CHECK_IN_TIME)
     if step is CHECK_OUT and now > project.ends_at + CHECK_OUT_GRACE:
-        raise Refused(409, f"check out no later than {CHECK_OUT_GRACE.seconds // 3600} h after the end")
+        raise Refused(409, Conflict.CHECK_OUT_TIME)
 
 
 def check_confirm(who: Identity, district: District, project: ProjectFacts, slot: SlotStatus | None) -> None:
@@ -257,9 +271,9 @@ def check_confirm(who: Identity, district: District, project: ProjectFacts, slot
     if slot is None:
         raise Refused(404, "this member has no slot in the project")
     if slot == SlotStatus.CONFIRMED:
-        raise Refused(409, "this member's completion is already confirmed")
+        raise Refused(409, Conflict.CONFIRMED)
     if slot not in CONFIRM.from_statuses:
-        raise Refused(409, f"the member's slot is {slot}: only a reported completion is confirmed")
+        raise Refused(409, Conflict.NOT_REPORTED)
 
 
 def withdrawal_is_late(project: ProjectFacts, now: datetime) -> bool:
