@@ -169,15 +169,16 @@ def build_router(hall: ProjectHall, context: Context) -> APIRouter:
         401, {403: "Members and supervisors see only their own street."}))
     async def list_projects(
         who: staff,
-        status: Annotated[Listing, Query(description="open: claims not closed; all: every project.")] = Listing.OPEN,
+        status: Annotated[Listing, Query(description="open: claims not closed, soonest first; all: the latest "
+                                                     "200 by start, latest first.")] = Listing.OPEN,
         street_code: Annotated[str | None, Query(max_length=32, description="The command center's choice.")] = None,
     ) -> list[ProjectView]:
-        """A member's list puts projects wanting one of their skills first, then goes by start."""
+        """A member's open list puts projects wanting one of their skills first, then goes by start."""
         street = street_seen_by(who, district, street_code)
         async with hall.uow.db.session() as session:
             rows = await store.projects(session, street, claimable_at=context.clock.now()
                                         if status == Listing.OPEN else None)
-        if who.role == "member":
+        if who.role == "member" and status == Listing.OPEN:
             rows = hall_order(rows, district.member_by_id[who.user_id].skills)
         return [ProjectView.of(p, who, district) for p in rows]
 

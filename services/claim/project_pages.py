@@ -175,7 +175,7 @@ def build_project_pages(hall: ProjectHall, context: Context) -> APIRouter:
         for slot in slots:
             by_project[slot.project_id].append(slot)
         return pages.render(request, "street_projects.html", who=who, street=district.street_by_code[code or ""],
-                            rows=[(p, by_project[p.project_id]) for p in reversed(rows)], notice=notice,
+                            rows=[(p, by_project[p.project_id]) for p in rows], notice=notice,
                             problems=problems or {}, status_code=status_code, slot_text=SLOT_TEXT)
 
     async def _form(request: Request, who: Identity, *, values: dict[str, Any] | None = None,

@@ -118,14 +118,17 @@ async def slots_of(session: AsyncSession, project_ids: Collection[str]) -> list[
 
 async def projects(session: AsyncSession, street_code: str | None, *, claimable_at: datetime | None = None,
                    limit: int = 200) -> list[Project]:
-    """A street's projects (every street's for None) by start; with ``claimable_at``, only
-    those whose claims have not closed by then."""
+    """A street's projects (every street's for None): with ``claimable_at`` those whose
+    claims have not closed by then, soonest first; without, the latest ``limit`` by start,
+    latest first."""
     query = select(Project)
     if street_code is not None:
         query = query.where(col(Project.street_code) == street_code)
     if claimable_at is not None:
         query = query.where(col(Project.claim_cutoff) > claimable_at, col(Project.status) == ProjectStatus.OPEN)
-    rows = await session.execute(query.order_by(col(Project.starts_at), col(Project.project_no)).limit(limit))
+    order = (col(Project.starts_at), col(Project.project_no)) if claimable_at is not None else (
+        col(Project.starts_at).desc(), col(Project.project_no).desc())
+    rows = await session.execute(query.order_by(*order).limit(limit))
     return list(rows.scalars())
 
 
