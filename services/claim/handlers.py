@@ -31,7 +31,7 @@ def subscribe(consumers: Consumers, context: Context, metrics: ClaimMetrics) -> 
                          "Volunteer projects (志愿服务项目), keyed by project id: published in the project hall; "
                          "a member claimed a slot, withdrew (late: after the claim cut-off), checked in, checked "
                          "out or reported; the secretary or a supervisor confirmed a member's completion (the "
-                         "points are credited from it).")
+                         "points are credited from it).", channel="publishes_projects")
 
     @consumers.on_batch(topics.CASE_DISPATCH, title="claim.dispatch")
     async def on_dispatch(tx: Transaction, events: Sequence[DispatchEvent]) -> None:

@@ -5,6 +5,7 @@ once), the cut-off, and a member's way from claim to confirmed completion, each 
 its one event in the outbox."""
 
 import asyncio
+import json
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -333,3 +334,14 @@ async def test_slot_rows_and_outbox_agree(api):
         slots = list((await session.execute(select(project_store.ProjectSlot))).scalars())
     assert [(s.member_id, s.claims, s.status) for s in slots] == [("M010", 3, "claimed")]
     assert len({e.event_id for e in await project_events(api)}) == 6
+
+
+async def test_asyncapi_documents_both_topics_claim_publishes(api):
+    """Each topic a service publishes is its own channel: a second one replaces none."""
+    document = (await api.http.get("/asyncapi.json")).json()
+    published = {name: channel["address"] for name, channel in document["channels"].items()
+                 if name.startswith("claim.publishes")}
+    assert sorted(published.values()) == [topics.PROJECT_EVENTS, topics.TASK_EVENTS]
+    schemas = json.dumps(document["components"])
+    for kind in ("project.published", "project.slot_withdrawn", "project.completion_confirmed"):
+        assert kind in schemas, kind
