@@ -345,3 +345,27 @@ async def test_asyncapi_documents_both_topics_claim_publishes(api):
     schemas = json.dumps(document["components"])
     for kind in ("project.published", "project.slot_withdrawn", "project.completion_confirmed"):
         assert kind in schemas, kind
+
+
+WHO_MAY = {
+    # (method, path): {caller: status}; a 401 caller sends no token.
+    ("GET", "/api/projects"): {"anon": 401, "U100": 403, "M013": 200, "U910": 200, "U800": 200, "M004": 200},
+    ("GET", "/api/projects/{id}"): {"anon": 401, "U100": 403, "M013": 403, "U910": 403, "U800": 200, "M004": 200},
+    ("POST", "/api/projects/{id}/claim"): {"anon": 401, "U100": 403, "U900": 403, "U800": 403, "M013": 403,
+                                           "M004": 200},
+    ("POST", "/api/projects/{id}/check-in"): {"M002": 404, "U900": 403, "M004": 409},
+    ("POST", "/api/projects/{id}/members/M004/confirm"): {"anon": 401, "U100": 403, "M004": 403, "M002": 403,
+                                                          "M005": 403, "U910": 403, "U900": 409},
+}
+
+
+async def test_who_may_do_what_to_a_project(api):
+    project_id = (await publish(api))["project_id"]
+    got: dict[tuple[str, str], dict[str, int]] = {}
+    for (method, path), expected in WHO_MAY.items():
+        got[method, path] = {}
+        for who in expected:
+            headers = {} if who == "anon" else await api.login(who)
+            response = await api.http.request(method, path.format(id=project_id), headers=headers)
+            got[method, path][who] = response.status_code
+    assert got == WHO_MAY
