@@ -62,6 +62,9 @@ class Conflict(StrEnum):
 
 
 class ProjectStatus(StrEnum):
+    """The only status so far is OPEN; the claim fence insists on it, so a status added
+    later (a cancellation, say) closes a project to claims without touching the fence."""
+
     OPEN = "open"
     """Published; claims are taken until the cut-off."""
 
