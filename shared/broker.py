@@ -101,9 +101,12 @@ async def tolerant_headers(message: Any, parse: Callable[[Any], Awaitable[Any]])
         return await parse(readable if isinstance(message, tuple | list) else readable[0])
 
 
-def declare_publications(broker: KafkaBroker, service: str, topic: str, schema: Any, description: str) -> None:
-    """Document in AsyncAPI what a service publishes (the outbox relay does the sending)."""
-    broker.publisher(topic, title=f"{service}.publishes", schema=schema, description=description)
+def declare_publications(broker: KafkaBroker, service: str, topic: str, schema: Any, description: str, *,
+                         channel: str = "publishes") -> None:
+    """Document in AsyncAPI what a service publishes (the outbox relay does the sending).
+    A service that publishes on a second topic names its channel: AsyncAPI keeps one
+    channel of a name, and the second would replace the first."""
+    broker.publisher(topic, title=f"{service}.{channel}", schema=schema, description=description)
 
 
 async def connect(broker: KafkaBroker, *, subscribe: bool = True) -> None:

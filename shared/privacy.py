@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import secrets
 
 _MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?\s?86[-\s]{0,2})?(1[-\s]{0,2}[3-9](?:[-\s]{0,2}[0-9]){9})(?![0-9])")
 """A mainland mobile number however it is typed: 13800000001, 138 0000 0001, 138-0000-0001,
@@ -11,6 +12,8 @@ _WIDE = str.maketrans("０１２３４５６７８９＋－　", "0123456789+- "
 character each way, so a match in the translated text is the same span in the original."""
 _DIGIT = re.compile("[0-9\uff10-\uff19]")
 MOBILE_DIGITS = 11
+TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+"""No 0/O or 1/I: a code read aloud over the phone or copied from paper is not mistyped."""
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -40,3 +43,11 @@ def mask_phones_in_text(text: str) -> str:
 def tracking_hash(code: str) -> str:
     """Services other than intake keep only this hash of a citizen's tracking code."""
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+def new_tracking_code() -> str:
+    """A citizen's tracking code, or the code residents evaluate a volunteer project with:
+    ten letters, 50 bits; only its ``tracking_hash`` is kept outside the service that made it."""
+    # One read of the system's randomness, not ten: with 32 letters, a byte's remainder
+    # picks each of them equally often (256 is a multiple of 32).
+    return "".join([TRACKING_ALPHABET[byte % len(TRACKING_ALPHABET)] for byte in secrets.token_bytes(10)])

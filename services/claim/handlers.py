@@ -15,7 +15,7 @@ from services.claim.tasks import PENDING_STATUS, SlaMark
 from shared import topics
 from shared.broker import declare_publications
 from shared.consuming import Consumers
-from shared.events import DispatchEvent, SlaEvent, SlaExtended, SlaWarning, TaskEvent
+from shared.events import DispatchEvent, ProjectEvent, SlaEvent, SlaExtended, SlaWarning, TaskEvent
 from shared.idempotency import Transaction
 from shared.runtime import Context
 
@@ -27,6 +27,11 @@ def subscribe(consumers: Consumers, context: Context, metrics: ClaimMetrics) -> 
                          "Members claimed, responded, resolved, returned, suspended or resumed a task; a "
                          "supervisor urged its branch (task.urged); a deadline was missed (sla.breached) or a "
                          "task expired unclaimed; the street's supervisors must act (supervisor.notified).")
+    declare_publications(consumers.broker, "claim", topics.PROJECT_EVENTS, ProjectEvent,
+                         "Volunteer projects (志愿服务项目), keyed by project id: published in the project hall; "
+                         "a member claimed a slot, withdrew (late: after the claim cut-off), checked in, checked "
+                         "out or reported; the secretary or a supervisor confirmed a member's completion (the "
+                         "points are credited from it).", channel="publishes_projects")
 
     @consumers.on_batch(topics.CASE_DISPATCH, title="claim.dispatch")
     async def on_dispatch(tx: Transaction, events: Sequence[DispatchEvent]) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, SQLModel, col
 
 from services.claim.boarding import SUSPEND_LIMIT_SECONDS, Boarded
+from services.claim.project_store import PROJECT_TABLES
 from shared.events import CaseSummary, SlaStage
 
 
@@ -74,7 +75,7 @@ class EarlyExtension(SQLModel, table=True):
 
 TASKS: Table = Task.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
 EARLY_EXTENSIONS: Table = EarlyExtension.__table__  # type: ignore[attr-defined]  # SQLModel declares no __table__
-TABLES = [TASKS, EARLY_EXTENSIONS]
+TABLES = [TASKS, EARLY_EXTENSIONS, *PROJECT_TABLES]
 
 
 async def remember_extension(session: AsyncSession, case_id: str, generation: int, stage: str,
@@ -184,3 +185,19 @@ async def move(session: AsyncSession, task: Task, from_statuses: tuple[str, ...]
     for name, value in {**values, "revision": task.revision + 1}.items():
         set_committed_value(task, name, value)
     return True
+
+
+async def cases_on_board(session: AsyncSession, case_ids: Collection[str]) -> dict[str, str]:
+    """Each of these cases on the task board, with its street."""
+    if not case_ids:
+        return {}
+    rows = await session.execute(select(TASKS.c.case_id, TASKS.c.street_code)
+                                 .where(TASKS.c.case_id.in_(sorted(case_ids))))
+    return dict(rows.tuples().all())
+
+
+async def recent_street_tasks(session: AsyncSession, street_code: str, limit: int = 100) -> list[Task]:
+    """The street's tasks, newest first, for linking appeals to a project."""
+    rows = await session.execute(select(Task).where(col(Task.street_code) == street_code)
+                                 .order_by(col(Task.dispatched_at).desc()).limit(limit))
+    return list(rows.scalars())

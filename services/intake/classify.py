@@ -1,11 +1,10 @@
-"""Pure decisions at registration: category, priority, case number, tracking code."""
+"""Pure decisions at registration: category, priority, case number (the tracking code is
+``shared.privacy.new_tracking_code``)."""
 
-import secrets
 from datetime import datetime
 
 from shared.district import District
 
-TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 FALLBACK_CATEGORY = "other"
 
 
@@ -53,8 +52,3 @@ def check_grid(grid_code: str | None, district: District) -> None:
 def case_number(district_code: str, registered_at: datetime, sequence: int) -> str:
     return f"{district_code}-{registered_at:%Y%m%d}-{sequence:06d}"
 
-
-def new_tracking_code() -> str:
-    # One read of the system's randomness, not ten: with 32 letters, a byte's remainder
-    # picks each of them equally often (256 is a multiple of 32).
-    return "".join([TRACKING_ALPHABET[byte % len(TRACKING_ALPHABET)] for byte in secrets.token_bytes(10)])

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
-from services.intake.classify import case_number, check_grid, decide_category_and_priority, new_tracking_code
+from services.intake.classify import case_number, check_grid, decide_category_and_priority
 from services.intake.store import CaseKeys, cases_by_external_id, insert_cases, reserve_seqs
 from shared.clock import Clock
 from shared.district import District
 from shared.events import CaseRegistered, CaseReport, CaseSummary, Priority, Source, event_id_for
 from shared.idempotency import Transaction
 from shared.ids import time_ordered_uuid
-from shared.privacy import mask_phone, tracking_hash
+from shared.privacy import mask_phone, new_tracking_code, tracking_hash
 
 Filed = tuple[CaseReport, str | None]
 """A report and the sender's work-order number (its external_id), if it has one."""

@@ -5,11 +5,13 @@ every body matches the documented schema, in the documented media type, with the
 documented headers.
 
 Each operation is called signed in with the role it is for, and for the routes on a case
-half of the calls name a real case brought to the stage the route needs (the rest use
-whatever id schemathesis made up), so the calls reach past "no such case".
+(or a volunteer project) half of the calls name a real case brought to the stage the route
+needs, or a real project (the rest use whatever id schemathesis made up), so the calls
+reach past "no such case".
 """
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -40,7 +42,13 @@ SIGNED_IN_AS = {
     "POST /api/tasks/{case_id}/return": "M001", "POST /api/tasks/{case_id}/suspend": "M001",
     "POST /api/tasks/{case_id}/resume": "M001", "POST /api/cases/{case_id}/evaluation": "M001",
     "POST /api/cases/{case_id}/extension": "U900", "POST /api/cases/{case_id}/reassign": "U900",
-    "POST /api/cases/{case_id}/urge": "U900", "POST /api/projects/{project_id}/member-evaluation": "M001",
+    "POST /api/cases/{case_id}/urge": "U900",
+    "POST /api/projects": "M001", "GET /api/projects": "M004", "GET /api/projects/{project_id}": "M001",
+    "POST /api/projects/{project_id}/claim": "M004", "POST /api/projects/{project_id}/withdraw": "M004",
+    "POST /api/projects/{project_id}/check-in": "M004", "POST /api/projects/{project_id}/check-out": "M004",
+    "POST /api/projects/{project_id}/report": "M004",
+    "POST /api/projects/{project_id}/members/{member_id}/confirm": "U900",
+    "POST /api/projects/{project_id}/member-evaluation": "M001",
     "GET /api/points/members/{member_id}": "U900", "GET /api/points/leaderboard": "U900",
 }
 STAGE = {
@@ -54,10 +62,13 @@ STAGE = {
 
 
 class Contract:
-    def __init__(self, wired: Wired, tokens: dict[str, dict[str, str]], cases: dict[str, tuple[str, str]]) -> None:
+    def __init__(self, wired: Wired, tokens: dict[str, dict[str, str]], cases: dict[str, tuple[str, str]],
+                 project_id: str = "") -> None:
         self.wired = wired
         self.tokens = tokens
         self.cases = cases
+        self.project_id = project_id
+        """A volunteer project of S01, for the routes on a project."""
         self.schema = schemathesis.openapi.from_dict(wired.system.app.openapi())
         self.operations = [result.ok() for result in self.schema.get_all_operations()]
         self.strategies = [(f"{op.method.upper()} {op.path}", mode, op.as_strategy(generation_mode=mode))
@@ -68,7 +79,13 @@ class Contract:
 async def contract(tmp_path, database_url):
     async with wired_system(tmp_path, database_url) as wired:
         tokens = {who: await wired.api.login(who) for who in set(SIGNED_IN_AS.values())}
-        yield Contract(wired, tokens, await cases_at(wired, STAGE))
+        cases = await cases_at(wired, STAGE)
+        start = datetime.now(UTC) + timedelta(days=1)
+        project = await wired.api.http.post("/api/projects", headers=tokens["M001"], json={
+            "title": "独居老人上门探访", "description": "陪伴聊天", "place": "三坊七巷社区服务站", "slots": 2,
+            "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=2)).isoformat()})
+        assert project.status_code == 201, project.text
+        yield Contract(wired, tokens, cases, project.json()[0]["project_id"])
 
 
 def request_of(case, contract: Contract, name: str, real_case: bool) -> dict[str, Any]:
@@ -77,6 +94,8 @@ def request_of(case, contract: Contract, name: str, real_case: bool) -> dict[str
         case.path_parameters = {**(case.path_parameters or {}), "case_id": case_id}
         if isinstance(case.body, dict) and "tracking_code" in case.body:
             case.body = {**case.body, "tracking_code": code}
+    if real_case and "project_id" in (case.path_parameters or {}):
+        case.path_parameters = {**case.path_parameters, "project_id": contract.project_id}
     if real_case and "branch_code" in (case.path_parameters or {}):
         case.path_parameters = {**case.path_parameters, "branch_code": "B0101"}
     who = SIGNED_IN_AS.get(name)

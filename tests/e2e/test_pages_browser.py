@@ -1,6 +1,7 @@
 """Each person's job on the pages, done in Chromium against `appeal dev`: the operator files
 a noise complaint and finds it again, a member works it on a phone, the citizen follows it
-and rates it, a street supervisor hands a queued case to a branch and urges another.
+and rates it, a street supervisor hands a queued case to a branch and urges another; a
+branch secretary publishes a volunteer project that a member claims in the project hall.
 
 Every page visited is checked as a person with a phone, a keyboard or a screen reader
 meets it: each field has a label, nothing scrolls sideways at 390 px, no request fails or
@@ -17,6 +18,7 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +29,7 @@ import yaml
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 from tenacity import Retrying, stop_after_delay, wait_fixed
 
+from services.claim.projects import LOCAL_TIME
 from shared.embedded import free_port
 from tests.e2e.browser import DESKTOP, PHONE, Traffic, save_screenshots
 from tests.e2e.test_cli import APPEAL, _clean_env, _wait_for_line, stop_with_ctrl_c
@@ -386,3 +389,48 @@ def test_a_supervisor_hands_the_queue_to_a_branch_and_urges_a_case_the_member_se
         reload_until_visible(page, handed)
         expect(handed.get_by_role("button", name="接单")).to_be_visible()
         looked_at(zhang, "member-board-urged")
+
+
+def test_a_secretary_publishes_a_project_and_a_member_claims_it_on_a_phone(dev_server, browser: Browser):
+    origin = dev_server.url
+    start = (datetime.now(LOCAL_TIME) + timedelta(days=2)).replace(hour=9, minute=0, second=0, microsecond=0)
+
+    with person(browser, origin, phone=True) as zhang:
+        page = zhang.page
+        sign_in(zhang, "M001")
+        page.get_by_role("link", name="服务大厅").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("服务大厅")
+        page.get_by_role("link", name="发布项目").click()
+        looked_at(zhang, "project-form")
+        page.get_by_label("项目名称").fill("独居老人上门探访")
+        page.get_by_label("服务内容").fill("陪伴聊天，检查燃气、用电安全")
+        page.get_by_label("服务地点").fill("三坊七巷社区服务站")
+        page.get_by_label("开始时间").fill(start.strftime("%Y-%m-%dT%H:%M"))
+        page.get_by_label("结束时间").fill((start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+        page.get_by_label("名额", exact=True).fill("2")
+        page.get_by_label("养老服务").check()
+        page.get_by_role("button", name="发布", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("项目已发布")
+        expect(page.locator("strong.big")).to_have_text(re.compile(r"^[2-9A-Z]{10}$"))
+        looked_at(zhang, "project-published")
+
+    with person(browser, origin, phone=True) as huang:
+        page = huang.page
+        sign_in(huang, "M004")
+        huang.go("/member/projects")
+        card = page.locator("li.project", has_text="独居老人上门探访")
+        expect(card.locator(".tag.match")).to_have_text("符合我的技能")
+        looked_at(huang, "member-projects")
+        card.get_by_role("button", name="认领").click()
+        expect(notice(page)).to_have_text("已认领，请按时参加。")
+        expect(page.get_by_role("button", name="签到")).to_be_visible()
+        looked_at(huang, "member-project")
+
+    with person(browser, origin) as lin:
+        page = lin.page
+        sign_in(lin, "U900")
+        page.get_by_role("link", name="志愿项目").click()
+        expect(page.locator("li.project", has_text="独居老人上门探访")).to_contain_text("黄丽华")
+        looked_at(lin, "supervisor-projects")
+        page.get_by_role("link", name="发布项目").click()
+        looked_at(lin, "supervisor-project-form")

@@ -43,8 +43,11 @@ async def test_every_labelled_series_the_district_names_starts_at_zero(kafka, tm
                 expect(name, stage=stage, branch=branch)
         for name in ("appeal_cases_dispatched_total", "appeal_cases_reassigned_total", "appeal_urges_total",
                      "appeal_cases_closed_total", "appeal_member_evaluations_total", "appeal_accept_seconds_count",
-                     "appeal_respond_seconds_count"):
+                     "appeal_respond_seconds_count", "appeal_project_slots_claimed_total",
+                     "appeal_project_completions_total"):
             expect(name, branch=branch)
+        for late in ("true", "false"):
+            expect("appeal_project_withdrawals_total", branch=branch, late=late)
         for satisfied in ("true", "false"):
             expect("appeal_feedback_total", branch=branch, satisfied=satisfied)
         for period in PERIODS:
@@ -53,6 +56,7 @@ async def test_every_labelled_series_the_district_names_starts_at_zero(kafka, tm
                        measure=measure)
     for street in district.streets:
         expect("appeal_cases_escalated_total", street=street.code)
+        expect("appeal_projects_published_total", street=street.code)
         expect("appeal_street_queue", street=street.code)
         expect("appeal_case_outcomes", period="all", street=street.code, branch="none", measure="cases")
     for category in district.categories:

@@ -6,14 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.intake.classify import (
-    TRACKING_ALPHABET,
     InvalidReport,
     case_number,
     check_grid,
     classify,
     decide_category_and_priority,
-    new_tracking_code,
 )
+from shared.privacy import TRACKING_ALPHABET, new_tracking_code
 from tests.unit.factories import make_district, sample_district, sample_district_dict
 
 

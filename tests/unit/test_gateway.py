@@ -43,3 +43,16 @@ def test_the_gateway_sends_each_route_to_its_owner(tmp_path, service):
 
 def test_static_files_and_docs_assets_come_through_intake():
     assert gateway_owner("/static/app.css") == "intake" and gateway_owner("/assets/docs/x.js") == "intake"
+
+
+@pytest.mark.parametrize("path", ["/api/projects", "/api/projects/X0101", "/api/projects/X0101/claim",
+                                  "/api/projects/X0101/members/M001/confirm", "/supervisor/projects",
+                                  "/supervisor/projects/new", "/member/projects/X0101"])
+def test_volunteer_projects_go_to_claim(path):
+    assert gateway_owner(path) == "claim"
+
+
+@pytest.mark.parametrize("path", ["/api/projects/X0101/evaluation", "/api/projects/X0101/member-evaluation"])
+def test_evaluations_of_a_project_are_not_claims(path):
+    """The residents' and the members' evaluations of a project are feedback's."""
+    assert gateway_owner(path) != "claim"
