@@ -2,7 +2,9 @@
 
 Reports arrive through both doors (the inbound Kafka topics as the hotline platform
 and grid app would push them, and the HTTP form as an operator would fill it); simulated
-members work their branch boards over the public HTTP API; citizens rate resolved cases.
+members work their branch boards over the public HTTP API; citizens rate resolved cases;
+branch secretaries publish volunteer projects that members claim and do
+(``simulated_volunteers``).
 """
 
 import asyncio
@@ -15,6 +17,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from services.simulated_volunteers import Volunteers
 from shared import topics
 from shared.district import Community, District, Person
 from shared.events import Source
@@ -132,8 +135,9 @@ class Simulator:
                 simulated_operator = people.simulated_operator(self.district)
                 operator = await self._login(http, simulated_operator.id) if simulated_operator else None
                 branches = people.simulated_branches(self.district)
+                volunteers = Volunteers(http, self.district, self.rng, self._login)
                 try:
-                    await asyncio.gather(self._report(producer, http, operator),
+                    await asyncio.gather(self._report(producer, http, operator), volunteers.run(branches),
                                          *(self._work_branch(http, c, operator) for c in branches))
                 finally:
                     for task in self._ratings:
