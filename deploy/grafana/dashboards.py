@@ -403,7 +403,8 @@ def flow_section() -> Section:
 
 def volunteer_section() -> Section:
     """Counters of the claim (projects, slots, completions) and feedback (points) services,
-    over the dashboard's time range; points are the ledger's, bonuses and deductions included."""
+    over the dashboard's time range; points net as the ledger does: the counter adds what a
+    late withdrawal takes off, so that reason is subtracted."""
     def in_range(metric: str, *matchers: str, by: str = "branch") -> str:
         return increase(metric, "$__range", *matchers, by=by)
 
@@ -412,7 +413,9 @@ def volunteer_section() -> Section:
     def per_branch(title: str, metric: str, *matchers: str, **look: Any) -> Column:
         return Column(title, with_branch_name(in_range(metric, BRANCH, *matchers)), **look)
 
-    branches = [per_branch("积分 (points)", "appeal_points_credited_total"),
+    earned = in_range("appeal_points_credited_total", BRANCH, 'reason!="late_withdrawal"')
+    deducted = in_range("appeal_points_credited_total", BRANCH, 'reason="late_withdrawal"')
+    branches = [Column("积分 (points)", with_branch_name(f"({earned} - {deducted})")),
                 per_branch("认领 (slots claimed)", "appeal_project_slots_claimed_total"),
                 per_branch("完成 (completions)", "appeal_project_completions_total"),
                 per_branch("截止后退出 (late withdrawals)", "appeal_project_withdrawals_total", 'late="true"',
