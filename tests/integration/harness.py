@@ -25,6 +25,16 @@ from shared.outbox import OutboxMessage
 from shared.runtime import service_database
 from shared.settings import Settings
 
+CONSUMERS = {
+    "appeal-intake": topics.INBOUND_TOPICS,
+    "appeal-intake-timeline": topics.INTERNAL_TOPICS,
+    "appeal-dispatch": (topics.CASE_REGISTERED, topics.TASK_EVENTS, topics.FEEDBACK_EVENTS),
+    "appeal-claim": (topics.CASE_DISPATCH, topics.SLA_EVENTS),
+    "appeal-sla": (topics.CASE_DISPATCH, topics.TASK_EVENTS, topics.FEEDBACK_EVENTS),
+    "appeal-feedback": (topics.CASE_REGISTERED, topics.TASK_EVENTS, topics.PROJECT_EVENTS),
+}
+"""Each consumer group and the topics it consumes: what "everything handled" waits for."""
+
 
 def settings_for(bootstrap: str, data_dir: Path, **overrides: Any) -> Settings:
     return Settings(kafka_bootstrap=bootstrap, data_dir=data_dir, kafka_session_timeout_ms=2000,

@@ -21,6 +21,7 @@ from shared.outbox import OutboxMessage
 from shared.runtime import service_database
 from shared.settings import Settings
 from tests.integration.harness import (
+    CONSUMERS,
     Running,
     caught_up,
     district_file,
@@ -33,14 +34,6 @@ from tests.integration.harness import (
 
 pytestmark = pytest.mark.integration
 
-CONSUMERS = {
-    "appeal-intake": topics.INBOUND_TOPICS,
-    "appeal-intake-timeline": topics.CASE_EVENT_TOPICS,
-    "appeal-dispatch": (topics.CASE_REGISTERED, topics.TASK_EVENTS, topics.FEEDBACK_EVENTS),
-    "appeal-claim": (topics.CASE_DISPATCH, topics.SLA_EVENTS),
-    "appeal-sla": (topics.CASE_DISPATCH, topics.TASK_EVENTS, topics.FEEDBACK_EVENTS),
-    "appeal-feedback": (topics.CASE_REGISTERED, topics.TASK_EVENTS),
-}
 
 
 async def undrained(run: Running, bootstrap: str) -> list[str]:

@@ -16,18 +16,13 @@ from shared import topics
 from shared.db import scratch_postgres
 from shared.district import load_district
 from tests.conftest import POSTGRES_URL
-from tests.integration.harness import caught_up, district_file, report
+from tests.integration.harness import CONSUMERS, caught_up, district_file, report
 from tests.integration.processes import appeal, deployment, deployment_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.soak]
 
 REPORTS_PER_SECOND = 5
 KILL_EVERY_SECONDS = 6.0
-GROUPS = {"appeal-intake": topics.INBOUND_TOPICS, "appeal-intake-timeline": topics.CASE_EVENT_TOPICS,
-          "appeal-dispatch": (topics.CASE_REGISTERED, topics.TASK_EVENTS, topics.FEEDBACK_EVENTS),
-          "appeal-claim": (topics.CASE_DISPATCH, topics.SLA_EVENTS),
-          "appeal-sla": (topics.CASE_DISPATCH, topics.TASK_EVENTS, topics.FEEDBACK_EVENTS),
-          "appeal-feedback": (topics.CASE_REGISTERED, topics.TASK_EVENTS)}
 
 
 class Reporter:
@@ -79,7 +74,7 @@ async def members_at_work(claim_url: str, stop: asyncio.Event, rng: random.Rando
 async def unsettled(bootstrap: str, database_url: str) -> list[str]:
     """What is still moving: groups behind on their topics, outboxes holding rows, timers
     still to fire."""
-    behind = [group for group, names in GROUPS.items() if not await caught_up(bootstrap, group, list(names))]
+    behind = [group for group, names in CONSUMERS.items() if not await caught_up(bootstrap, group, list(names))]
     connection = await asyncpg.connect(database_url)
     try:
         held = [f"{name} outbox" for name in SERVICE_NAMES

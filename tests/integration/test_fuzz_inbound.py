@@ -31,7 +31,7 @@ from services.intake.store import Case
 from services.system import SERVICE_NAMES
 from shared import topics
 from shared.district import load_district
-from tests.integration.harness import Running, caught_up, read_topic, running_system, settings_for
+from tests.integration.harness import CONSUMERS, Running, caught_up, read_topic, running_system, settings_for
 from tests.strategies import SOAK_MARKS, SQL_LIKE, encode, json_values, mutated, nesting
 
 pytestmark = pytest.mark.integration
@@ -46,14 +46,6 @@ COMPLAINTS = ("南后街12号楼下装修噪音很大", "三坊七巷路灯不�
 CONTENT_TYPES = (None, None, None, b"application/json", b"text/plain", b"application/octet-stream", b"\xff\xfe")
 TRIMMED = TypeAdapter(Annotated[str, StringConstraints(strip_whitespace=True)])
 """Whitespace trimmed the way the report model trims it (not quite Python's str.strip)."""
-CONSUMERS = {  # group → the topics it consumes
-    "appeal-intake": topics.INBOUND_TOPICS,
-    "appeal-dispatch": (topics.CASE_REGISTERED, topics.TASK_EVENTS, topics.FEEDBACK_EVENTS),
-    "appeal-claim": (topics.CASE_DISPATCH, topics.SLA_EVENTS),
-    "appeal-sla": (topics.CASE_DISPATCH, topics.TASK_EVENTS, topics.FEEDBACK_EVENTS),
-    "appeal-feedback": (topics.CASE_REGISTERED, topics.TASK_EVENTS),
-    "appeal-intake-timeline": topics.CASE_EVENT_TOPICS,
-}
 
 
 @dataclass
