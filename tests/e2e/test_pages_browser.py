@@ -1,7 +1,9 @@
 """Each person's job on the pages, done in Chromium against `appeal dev`: the operator files
 a noise complaint and finds it again, a member works it on a phone, the citizen follows it
 and rates it, a street supervisor hands a queued case to a branch and urges another; a
-branch secretary publishes a volunteer project that a member claims in the project hall.
+branch secretary publishes a volunteer project that a member claims in the project hall;
+two members claim a project's two slots, one withdraws and frees a slot, the other does
+it, reports, is confirmed by the secretary and finds the points on 我的积分 and 排行榜.
 
 Every page visited is checked as a person with a phone, a keyboard or a screen reader
 meets it: each field has a label, nothing scrolls sideways at 390 px, no request fails or
@@ -434,3 +436,139 @@ def test_a_secretary_publishes_a_project_and_a_member_claims_it_on_a_phone(dev_s
         looked_at(lin, "supervisor-projects")
         page.get_by_role("link", name="发布项目").click()
         looked_at(lin, "supervisor-project-form")
+
+
+def project_card(page: Page, title: str) -> Locator:
+    return page.locator("li.project", has=page.get_by_role("link", name=title, exact=True))
+
+
+def fact(page: Page, term: str) -> Locator:
+    """What the project page says for ``term`` (名额 says ``filled/slots``)."""
+    return page.locator(f"dl.facts dt:text-is('{term}') + dd")
+
+
+def test_two_members_claim_a_project_one_withdraws_the_other_is_confirmed_and_sees_the_points(
+        dev_server, browser: Browser):
+    origin = dev_server.url
+    title, points, report = "南后街垃圾分类入户宣传", 20, "走访18户，讲解分类投放，发放宣传册"
+    now = datetime.now(LOCAL_TIME).replace(second=0, microsecond=0)
+    # Check-in opens an hour before the start: with the start half an hour away it is open
+    # at once, and claims close a quarter of an hour from now, after the withdrawal.
+    start, cutoff = now + timedelta(minutes=30), now + timedelta(minutes=15)
+
+    with (person(browser, origin, phone=True) as zhang, person(browser, origin, phone=True) as lin,
+          person(browser, origin, phone=True) as chen):
+        secretary = zhang.page
+        sign_in(zhang, "M001")
+        zhang.go("/member/projects/new")
+        secretary.get_by_label("项目名称").fill(title)
+        secretary.get_by_label("服务内容").fill("逐户讲解垃圾分类投放，发放宣传册")
+        secretary.get_by_label("服务地点").fill("南后街沿街住户")
+        secretary.get_by_label("开始时间").fill(start.strftime("%Y-%m-%dT%H:%M"))
+        secretary.get_by_label("结束时间").fill((start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"))
+        secretary.get_by_label("报名截止（可选）").fill(cutoff.strftime("%Y-%m-%dT%H:%M"))
+        secretary.get_by_label("名额", exact=True).fill("2")
+        secretary.get_by_label("每人积分（可选）").fill(str(points))
+        secretary.get_by_label("环境卫生").check()
+        looked_at(zhang, "project-publish")
+        secretary.get_by_role("button", name="发布", exact=True).click()
+        expect(secretary.get_by_role("heading", level=1)).to_have_text("项目已发布")
+        project_no = secretary.locator("li.card h2 .muted").inner_text()
+        assert re.fullmatch(r"XM\d{8}-\d{3}", project_no), project_no
+        looked_at(zhang)
+
+        for claimer, user_id, filled in ((lin, "M002", 1), (chen, "M003", 2)):
+            page = claimer.page
+            sign_in(claimer, user_id)
+            page.get_by_role("navigation", name="主导航").get_by_role("link", name="服务大厅").click()
+            card = project_card(page, title)
+            expect(card).to_contain_text(f"名额 {filled - 1}/2 · {points} 积分")
+            card.get_by_role("button", name="认领").click()
+            expect(notice(page)).to_have_text("已认领，请按时参加。")
+            expect(fact(page, "名额")).to_have_text(f"{filled}/2")
+            looked_at(claimer)
+
+        secretary.get_by_role("link", name="返回项目列表").click()
+        full = project_card(secretary, title)
+        expect(full).to_contain_text("名额 2/2")
+        expect(full.locator(".tag")).to_contain_text(["名额已满"])
+        expect(full.get_by_role("button", name="认领")).to_have_count(0)
+        looked_at(zhang, "project-hall")
+
+        page = chen.page
+        # The header's sign-out button is 退出 too.
+        page.locator("main").get_by_role("button", name="退出", exact=True).click()
+        expect(notice(page)).to_have_text("已退出该项目。")
+        expect(fact(page, "我的报名").locator(".tag")).to_have_text(["已退出"])
+        expect(fact(page, "名额")).to_have_text("1/2")
+        page.get_by_role("link", name="返回服务大厅").click()
+        expect(project_card(page, title)).to_contain_text("名额 1/2")
+        expect(project_card(page, title).get_by_role("button", name="认领")).to_be_visible()
+        looked_at(chen)
+        secretary.reload()
+        expect(full).to_contain_text("名额 1/2")
+        expect(full.get_by_role("button", name="认领")).to_be_visible()
+        looked_at(zhang)
+
+        page = lin.page
+        page.get_by_role("button", name="签到").click()
+        expect(notice(page)).to_have_text("已签到。")
+        page.get_by_role("button", name="签退").click()
+        expect(notice(page)).to_have_text("已签退，请提交服务报告。")
+        looked_at(lin)
+        page.get_by_role("button", name="提交报告").click()
+        # The browser holds the form back: a report needs its note.
+        assert page.get_by_label("服务报告").evaluate("note => note.validity.valueMissing")
+        expect(notice(page)).to_have_text("已签退，请提交服务报告。")
+        page.get_by_label("服务报告").fill(report)
+        page.get_by_role("button", name="提交报告").click()
+        expect(notice(page)).to_have_text("报告已提交，等待支部书记确认。")
+        expect(fact(page, "我的报名")).to_have_text("已提交报告")
+        expect(fact(page, "我的报告")).to_have_text(report)
+        expect(fact(page, "名额")).to_have_text("1/2")
+        looked_at(lin, "project-page")
+
+        full.get_by_role("link", name=title).click()
+        expect(fact(secretary, "名额")).to_have_text("1/2")
+        expect(secretary.get_by_role("heading", name="报名党员（2）")).to_be_visible()
+        withdrawn = secretary.locator("li.card", has_text="陈志强")
+        expect(withdrawn.locator(".tag")).to_have_text(["已退出"])
+        expect(withdrawn.get_by_role("button", name="确认完成")).to_have_count(0)
+        reported = secretary.locator("li.card", has_text="林秀英")
+        expect(reported).to_contain_text(f"报告：{report}")
+        looked_at(zhang, "project-confirm")
+        reported.get_by_role("button", name="确认完成").click()
+        expect(notice(secretary)).to_have_text("已确认完成，积分将计入该党员名下。")
+        expect(reported.locator(".tag")).to_have_text(["已确认完成"])
+        expect(secretary.get_by_role("button", name="确认完成")).to_have_count(0)
+        looked_at(zhang)
+
+        page = lin.page
+        page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的积分").click()
+        entry = page.locator("tbody tr", has_text=project_no)
+        reload_until_visible(page, entry)
+        expect(entry.locator("td")).to_have_text([re.compile(r"\S"), f"{title}{project_no}", "完成志愿服务",
+                                                  f"+{points}"])
+        expect(page.locator(".card", has_text="累计积分").locator(".big")).to_have_text(str(points))
+        looked_at(lin, "points")
+
+        page.get_by_role("link", name="查看排行榜").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("排行榜 · 三坊七巷社区党支部")
+        periods = page.get_by_role("navigation", name="统计周期")
+        for period in ("本月", "累计"):
+            # The board opens on 本月; the other periods are links.
+            if period != "本月":
+                periods.get_by_role("link", name=period).click()
+            expect(periods.locator("[aria-current=page]")).to_have_text(period)
+            first = page.locator("tbody tr").first
+            expect(first.locator("td")).to_have_text(["1", "林秀英", "三坊七巷社区党支部", str(points)])
+            expect(first).to_have_class("mine")
+            expect(page.locator("tbody tr", has_text="陈志强").locator("td").last).to_have_text("0")
+        looked_at(lin, "leaderboard")
+
+        page = chen.page
+        page.get_by_role("navigation", name="主导航").get_by_role("link", name="我的积分").click()
+        expect(page.locator(".card", has_text="累计积分").locator(".big")).to_have_text("0")
+        expect(page.locator("main")).to_contain_text("还没有积分")
+        expect(page.locator("tbody tr")).to_have_count(0)
+        looked_at(chen)
