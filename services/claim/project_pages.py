@@ -1,5 +1,5 @@
 """The volunteer projects' pages, phone first: the member's project hall (服务大厅), my
-projects, a project's page with each step (认领, 退出, 签到, 签退, 提交报告) as a plain form,
+projects, a project's page with each step (认领, 退出项目, 签到, 签退, 提交报告) as a plain form,
 the secretary's and supervisor's publishing form and their confirmation of completions
 (确认完成). Every form goes through the API's own body and the hall, so a page refuses what
 the API refuses, in words."""

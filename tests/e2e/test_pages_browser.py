@@ -496,8 +496,7 @@ def test_two_members_claim_a_project_one_withdraws_the_other_is_confirmed_and_se
         looked_at(zhang, "project-hall")
 
         page = chen.page
-        # The header's sign-out button is 退出 too.
-        page.locator("main").get_by_role("button", name="退出", exact=True).click()
+        page.get_by_role("button", name="退出项目", exact=True).click()
         expect(notice(page)).to_have_text("已退出该项目。")
         expect(fact(page, "我的报名").locator(".tag")).to_have_text(["已退出"])
         expect(fact(page, "名额")).to_have_text("1/2")
@@ -530,7 +529,7 @@ def test_two_members_claim_a_project_one_withdraws_the_other_is_confirmed_and_se
 
         full.get_by_role("link", name=title).click()
         expect(fact(secretary, "名额")).to_have_text("1/2")
-        expect(secretary.get_by_role("heading", name="报名党员（2）")).to_be_visible()
+        expect(secretary.get_by_role("heading", name="报名记录（2）")).to_be_visible()
         withdrawn = secretary.locator("li.card", has_text="陈志强")
         expect(withdrawn.locator(".tag")).to_have_text(["已退出"])
         expect(withdrawn.get_by_role("button", name="确认完成")).to_have_count(0)
