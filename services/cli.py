@@ -162,13 +162,17 @@ def bench_sla_command(
     due: Annotated[int, typer.Option(min=1, help="Timers that fall due during the run.")] = 20_000,
     window: Annotated[float, typer.Option(min=0.1, help="Seconds over which the due timers are spread.")] = 10.0,
     burst: Annotated[int, typer.Option(min=1, help="Timers then due at one instant.")] = 10_000,
+    keep_outbox: Annotated[Path | None, typer.Option(
+        help="Write the outbox rows the firing loop made (the window's and the burst's timers) to this file, one "
+             "JSON object a line, for checking them without the bench's own verdict.")] = None,
 ) -> None:
     """Fill the sla tables with PENDING timers, fire DUE of them spread over WINDOW
     seconds and then a BURST due at once, with the firing loop in its own process. Prints
     a summary against the targets and, as the last line, the results as JSON."""
     from services.bench.sla import bench_sla
 
-    _bench(database_url, lambda url: bench_sla(url, pending=pending, due=due, window=window, burst=burst))
+    _bench(database_url, lambda url: bench_sla(url, pending=pending, due=due, window=window, burst=burst,
+                                               keep_outbox=keep_outbox))
 
 
 @bench.command("e2e")

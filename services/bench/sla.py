@@ -34,6 +34,7 @@ import aiosqlite
 import asyncpg
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -41,6 +42,7 @@ from services.bench.sla_worker import peak_rss_mb
 from services.sla.store import TABLES
 from shared.db import Database, scratch_postgres
 from shared.embedded import EmbeddedBroker, free_port
+from shared.outbox import OutboxMessage
 from shared.runtime import service_database
 from shared.settings import Settings
 
@@ -200,6 +202,21 @@ class SqliteTimers:
         await self.connection.close()
 
 
+async def write_outbox(url: str, path: Path) -> None:
+    """The sla outbox's rows as JSON lines: topic, key, event type and id, and the payload."""
+    db = service_database(Settings(database_url=url), "sla", TABLES, url)
+    try:
+        async with db.reading() as session:
+            rows = (await session.execute(select(OutboxMessage.__table__).order_by(OutboxMessage.__table__.c.id))).all()  # type: ignore[attr-defined]  # SQLModel declares no __table__
+    finally:
+        await db.dispose()
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps({"topic": row.topic, "key": row.key, "event_type": row.event_type,
+                                  "event_id": row.event_id, "payload": json.loads(row.payload)},
+                                 ensure_ascii=False) + "\n")
+
+
 def _sqlite_time(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
@@ -316,7 +333,7 @@ async def wait_until(probe: Callable, timeout: float, child: asyncio.subprocess.
 
 
 async def bench_sla(database_url: str, *, pending: int, due: int, window: float, burst: int,
-                    targets: Targets = Targets()) -> dict:
+                    targets: Targets = Targets(), keep_outbox: Path | None = None) -> dict:
     if not 0 < due <= pending:
         raise ValueError("--due must be between 1 and --pending")
     if window <= 0 or burst < 1:
@@ -330,7 +347,7 @@ async def bench_sla(database_url: str, *, pending: int, due: int, window: float,
         table = await (PostgresTimers.open(db) if backend == "postgresql" else SqliteTimers.open(db))
         try:
             result = await _measure(table, url, backend, pending=pending, due=due, window=window, burst=burst,
-                                    on_time_s=targets.lag_p99_s)
+                                    on_time_s=targets.lag_p99_s, keep_outbox=keep_outbox)
         finally:
             await table.close()
     print(summary(result, targets, window=window))
@@ -338,7 +355,7 @@ async def bench_sla(database_url: str, *, pending: int, due: int, window: float,
 
 
 async def _measure(table: TimerTable, url: str, backend: str, *, pending: int, due: int, window: float,
-                   burst: int, on_time_s: float) -> dict:
+                   burst: int, on_time_s: float, keep_outbox: Path | None) -> dict:
     later = await table.now() + timedelta(hours=2)
     far = pending - due
     await fill(table, far, "bench-later", lambda i: later + timedelta(seconds=86_400 * i / max(far, 1)))
@@ -359,6 +376,9 @@ async def _measure(table: TimerTable, url: str, backend: str, *, pending: int, d
     drained = await run_loop(url, burst, BURST_LEAD_SECONDS + 120, set_burst_timers)
     burst_firing = await table.firing("bench-burst")
     outbox_rows, repeated = await table.outbox()
+    if keep_outbox is not None:
+        # Before the whole service runs: its relay publishes these rows and deletes them.
+        await write_outbox(url, keep_outbox)
 
     async def set_service_timers() -> None:
         start = await table.now() + timedelta(seconds=LEAD_SECONDS)

@@ -16,11 +16,12 @@ pytestmark = pytest.mark.e2e
 APPEAL = str(Path(sys.executable).parent / "appeal")
 
 
-def test_bench_sla_fires_every_timer_once_and_ends_with_json():
+def test_bench_sla_fires_every_timer_once_and_ends_with_json(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("APPEAL_")}
+    kept = tmp_path / "outbox.jsonl"
     result = subprocess.run(
         [APPEAL, "bench", "sla", "--pending", "3000", "--due", "500", "--window", "2", "--burst", "300",
-         "--database-url", "sqlite"],
+         "--database-url", "sqlite", "--keep-outbox", str(kept)],
         check=False, capture_output=True, text=True, timeout=90, env=env)
 
     assert result.returncode == 0, result.stderr
@@ -28,6 +29,13 @@ def test_bench_sla_fires_every_timer_once_and_ends_with_json():
     assert report["backend"] == "sqlite"
     assert report["fired"] == 500 and report["burst_fired"] == 300
     assert report["fired_once"] is True
+    # Checked here from the rows themselves, not from the bench's verdict: one event per timer, each once.
+    rows = [json.loads(line) for line in kept.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 500 + 300
+    assert len({row["event_id"] for row in rows}) == len(rows), "an event id twice: a timer fired again"
+    timers = {(row["payload"]["case_id"], row["payload"]["type"], row["payload"].get("stage")) for row in rows}
+    assert len(timers) == len(rows), "a timer's event twice under another id"
+    assert {row["topic"] for row in rows} == {"appeal.sla.events"}
     assert report["offered_per_s"] == 250 and 0 <= report["fired_per_s"] <= 250
     assert report["rss_mb"] > report["loop_rss_mb"] > 0, "the whole service runs more than the loop"
     assert "filled" in result.stderr
