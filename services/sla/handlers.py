@@ -35,8 +35,13 @@ def subscribe(consumers: Consumers, context: Context) -> None:
     declare_publications(consumers.broker, "sla", topics.SLA_EVENTS, SlaEvent,
                          "A warning before an accept or respond deadline, and the deadline reached.")
 
+    db = consumers.uow.db
+
+    # Each batch holds its cases (``store.lock_cases``): a dispatch, and the claim or
+    # suspension that may overtake it on the task topic, are decided one after the other.
     @consumers.on_batch(topics.CASE_DISPATCH, title="sla.dispatch")
     async def on_dispatch(tx: Transaction, events: Sequence[DispatchEvent]) -> None:
+        await store.lock_cases(db, tx.session, {str(e.case_id) for e in events})
         watches = await store.watches_of(tx.session, {str(e.case_id) for e in events})
         dispatched = {str(e.case_id) for e in events if isinstance(e, CaseDispatched)}
         early_shifts = await store.early_shifts_of(tx.session, dispatched) if dispatched else {}
@@ -45,6 +50,7 @@ def subscribe(consumers: Consumers, context: Context) -> None:
 
     @consumers.on_batch(topics.TASK_EVENTS, title="sla.tasks")
     async def on_tasks(tx: Transaction, events: Sequence[TaskEvent]) -> None:
+        await store.lock_cases(db, tx.session, {str(e.case_id) for e in events})
         for run in runs(events):
             if isinstance(run, list):
                 await store.settle(tx.session, run)

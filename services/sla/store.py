@@ -24,6 +24,7 @@ from sqlmodel import Field, SQLModel, col
 from services.sla.deadlines import TimerKind, TimerState, plan_timers
 from services.sla.settling import Settlement
 from services.sla.watching import CaseGeneration, Outcome, WatchState
+from shared.db import Database
 from shared.events import SlaStage
 
 
@@ -105,6 +106,15 @@ class EarlyShift(SQLModel, table=True):
 TABLES = [Timer.__table__, Watch.__table__, Settled.__table__, EarlyShift.__table__]  # type: ignore[attr-defined]  # SQLModel declares no __table__
 TIMERS, WATCHES, SETTLED, EARLY_SHIFTS = TABLES
 WATCH_COLUMNS = tuple(WATCHES.c.keys())
+
+
+async def lock_cases(db: Database, session: AsyncSession, case_ids: Collection[str]) -> None:
+    """Hold these cases until the transaction ends (PostgreSQL; SQLite has one writer).
+    Their watch rows cannot serve: a case's first dispatch has none yet, and a claim or a
+    suspension of it handled meanwhile by another consumer of this service would see no
+    timer to cancel or move, and the dispatch no settlement or shift to apply — both would
+    commit, leaving timers pending for a stage already settled."""
+    await db.hold_locks(session, [f"case:{case_id}" for case_id in case_ids])
 
 
 async def watches_of(session: AsyncSession, case_ids: Collection[str]) -> dict[str, WatchState]:

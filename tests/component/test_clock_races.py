@@ -74,6 +74,37 @@ async def test_a_suspension_racing_the_firing_loop_leaves_the_deadline_to_fire_a
 
 
 @postgres_only
+async def test_a_claim_handled_while_its_dispatch_is_being_armed_leaves_no_accept_timer_pending(
+        service_under_test, clock, monkeypatch):
+    """The claim can overtake its dispatch on the way to sla (two topics, two consumers).
+    Should it be handled between the dispatch's read of the settled stages and its commit,
+    it found no timer to cancel and the dispatch no settlement to honour: the accept
+    timers stayed pending for a stage already met. The dispatch's batch holds its case, so
+    the claim waits for it and then cancels what it armed."""
+    async with service_under_test("sla") as (service, broker):
+        settled_of, has_read, go_on = sla_store.settled_of, asyncio.Event(), asyncio.Event()
+
+        async def read_then_wait(session, case_ids):
+            found = await settled_of(session, case_ids)
+            has_read.set()
+            await go_on.wait()
+            return found
+
+        monkeypatch.setattr(sla_store, "settled_of", read_then_wait)
+        arming = asyncio.create_task(broker.publish(make_dispatched(1, at=T0), topics.CASE_DISPATCH))
+        await has_read.wait()
+        settling = asyncio.create_task(broker.publish(make_claimed(1), topics.TASK_EVENTS))
+        await asyncio.wait({settling}, timeout=2)  # without the case held, the claim commits here
+        go_on.set()
+        await asyncio.gather(arming, settling)
+
+        async with service.db.session() as session:
+            timers = (await session.execute(select(sla_store.Timer.kind, sla_store.Timer.state))).all()
+        assert {kind: state for kind, state in timers if kind.startswith("accept")} == {
+            "accept": "cancelled", "accept_warning": "cancelled"}
+
+
+@postgres_only
 async def test_an_extension_racing_the_firing_loop_moves_a_timer_that_has_not_fired(
         service_under_test, clock, monkeypatch):
     monkeypatch.setattr(Auth, "current", lambda self, credentials: SUPERVISOR)
