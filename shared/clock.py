@@ -2,6 +2,11 @@
 
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+LOCAL_TIME = ZoneInfo("Asia/Shanghai")
+"""The district's own time: what people read on pages, and where its days, weeks and
+months begin. Everything is stored in UTC."""
 
 
 class Clock(Protocol):

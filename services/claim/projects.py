@@ -31,13 +31,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol, TypeVar
-from zoneinfo import ZoneInfo
 
 from shared.auth import Identity
+from shared.clock import LOCAL_TIME
 from shared.district import District, PointsRules
 from shared.errors import Refused
 
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 CHECK_IN_EARLY = timedelta(hours=1)
 CHECK_OUT_GRACE = timedelta(hours=2)
 MAX_SLOTS = 100

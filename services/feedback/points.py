@@ -16,12 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
+from shared.clock import LOCAL_TIME
 from shared.district import PointsRules
-
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
-"""The periods are the district's calendar weeks, months and years."""
 
 
 class Reason(StrEnum):

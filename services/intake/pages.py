@@ -20,6 +20,7 @@ from services.intake.staff_timeline import describe
 from services.intake.store import Case, CaseSearch, find_by_case_no, search_cases, similar_open_cases, timeline
 from services.intake.supervisor_pages import SUPERVISING, case_actions, supervisor_said
 from shared.auth import Identity
+from shared.clock import LOCAL_TIME
 from shared.errors import Refused
 from shared.events import CaseReport
 from shared.idempotency import UnitOfWork
@@ -28,7 +29,6 @@ from shared.runtime import Context
 from shared.throttle import Scope
 from shared.throttle_http import Throttle, client_address
 from shared.web.forms import problems_from
-from shared.web.rendering import LOCAL_TIME
 from shared.web.session import PageRefused
 from shared.web.site import service_pages
 from shared.web.words import STATUS_TEXT

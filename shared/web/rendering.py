@@ -4,21 +4,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from shared.auth import Identity
-from shared.clock import Clock
+from shared.clock import LOCAL_TIME, Clock
 from shared.district import District
 from shared.web.session import HOME_BY_ROLE, ROLE_WORDS, Csrf, PageAuth
 from shared.web.words import PRIORITY_TEXT, SOURCE_TEXT, STATUS_TEXT
 
 SHARED_TEMPLATES = Path(__file__).parent / "templates"
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
-"""Pages show times as people in the district read them; everything is stored in UTC."""
 
 
 def local(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
